@@ -1,0 +1,211 @@
+# tinygpt: one noweb source, tinygpt.nw, becomes a C trainer and a book.
+#
+#   make            tangle -> compile -> run -> weave -> typeset book/tinygpt.pdf
+#   make check      build and run the Check tests in tests/ (alias: make test)
+#   make deps       apt-get install whatever Debian packages are missing
+#   make man        the manual page build/tinygpt.1 from man/tinygpt.1.md
+#   make install    install the trainer, its manual page and the book under $(PREFIX)
+#   make clean      remove build/ and book/tinygpt.pdf
+#
+#   make V=1                    show the full commands
+#   make DIMS='-DD_MODEL=64'    extra -D flags for the C code (forces a rebuild)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules
+
+NW      := tinygpt.nw
+B       := build
+BOOK    := book/tinygpt.pdf
+
+# The root chunks of tinygpt.nw, each tangled to build/<name>.
+ROOTS   := tinygpt.h tinygpt.c report.c main.c
+TANGLED := $(addprefix $(B)/,$(ROOTS))
+LIBOBJS := $(B)/tinygpt.o $(B)/report.o
+
+# CFLAGS and LDLIBS can be changed on the command line (make CFLAGS=...) but
+# not by the environment: -ffp-contract=off keeps the numbers bit for bit.
+CFLAGS   = -std=c11 -O2 -g -Wall -Wextra -Wpedantic -Werror -ffp-contract=off
+LDLIBS   = -lm
+DIMS     ?=
+override CPPFLAGS += $(DIMS)
+
+# Expanded only when the tests are built, so `make deps` works before
+# pkg-config and Check are installed.
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS   = $(shell pkg-config --libs check)
+TEST_SRCS    := $(wildcard tests/*.c)
+TEST_HDRS    := $(wildcard tests/*.h)
+
+BOOK_SRCS := $(wildcard book/*.sty book/*.cls book/*.tex)
+
+MAN_PAGE  := $(if $(wildcard man/tinygpt.1.md),$(B)/tinygpt.1)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+# Every Debian package the build, the book and the tests need.  lmodern,
+# tex-gyre and texlive-plain-generic are only Recommends of the TeX packages,
+# and libc6-dev only a Recommends of gcc, so they are named here because
+# `make deps` installs with --no-install-recommends.
+DEB_PACKAGES := make gcc libc6-dev pkg-config check valgrind noweb pandoc \
+  latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra \
+  texlive-fonts-recommended texlive-pictures texlive-plain-generic \
+  lmodern tex-gyre poppler-utils
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+# One line per step (none with make -s); V=1 shows the commands instead.
+ifeq ($(V),1)
+  Q   :=
+  msg  = @:
+else
+  Q   := @
+  msg  = $(if $(findstring s,$(firstword -$(MAKEFLAGS))),@:,@printf '%-6s %s\n' '$(1)' '$(2)')
+endif
+
+.PHONY: all check test deps man install clean
+all: $(BOOK)
+
+# ---------------------------------------------------------------- flags
+# build/flags holds the compiler command line; it is rewritten (when reading
+# the Makefile) only when that line changes, so a new DIMS or CFLAGS
+# recompiles everything and an unchanged one touches nothing.
+FLAGS_LINE := $(strip $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS))
+ifneq ($(filter-out clean deps,$(or $(MAKECMDGOALS),all)),)
+  ifneq ($(FLAGS_LINE),$(strip $(file <$(B)/flags)))
+    $(shell mkdir -p $(B))
+    $(file >$(B)/flags,$(FLAGS_LINE))
+  endif
+endif
+
+$(B):
+	$(Q)mkdir -p $@
+
+# ---------------------------------------------------------------- tangle
+# One stamp tangles every root once per change of tinygpt.nw.  cpif leaves a
+# file whose text did not change untouched, and the empty recipe below makes
+# make re-read each file's time after the stamp, so a prose-only edit
+# recompiles nothing.  A tangled file that has gone missing forces the stamp.
+# notangle exits non-zero on an unknown root or an undefined chunk; a root
+# with no code in it (only blank or #line lines) fails too.
+define tangle_one
+$(call msg,TANGLE,$(B)/$(1))
+$(Q)notangle -L -R'$(1)' $(NW) > $(B)/$(1).tmp || { rm -f $(B)/$(1).tmp; exit 1; }
+$(Q)grep -qv -e '^#line ' -e '^[[:space:]]*$$' $(B)/$(1).tmp || { echo "$(NW): root chunk <<$(1)>> is missing or empty" >&2; rm -f $(B)/$(1).tmp; exit 1; }
+$(Q)cpif $(B)/$(1) < $(B)/$(1).tmp
+$(Q)rm -f $(B)/$(1).tmp
+
+endef
+
+$(B)/tangle.stamp: $(NW) $(if $(filter-out $(wildcard $(TANGLED)),$(TANGLED)),FORCE) | $(B)
+	$(foreach r,$(ROOTS),$(call tangle_one,$(r)))
+	$(Q)touch $@
+
+$(TANGLED): $(B)/tangle.stamp ;
+
+.PHONY: FORCE
+FORCE:
+
+# ---------------------------------------------------------------- compile
+$(B)/%.o: $(B)/%.c $(B)/tinygpt.h $(B)/flags
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/libtinygpt.a: $(LIBOBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(B)/tinygpt: $(B)/main.o $(B)/libtinygpt.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---------------------------------------------------------------- run
+# The trainer writes build/run.json and the book's fragments in build/run/.
+$(B)/run.stamp: $(B)/tinygpt
+	$(call msg,RUN,$(B)/run.json)
+	$(Q)rm -rf $(B)/run
+	$(Q)mkdir -p $(B)/run
+	$(Q)$(B)/tinygpt --quiet --json $(B)/run.json --tex $(B)/run
+	$(Q)touch $@
+
+# ---------------------------------------------------------------- weave
+# book/index-filter drops the locals that noweb's C autodefs mistakes for
+# definitions, so the identifier index lists only the program's names.
+$(B)/tinygpt.tex: $(NW) book/index-filter | $(B)
+	$(call msg,WEAVE,$@)
+	$(Q)noweave -delay -autodefs c -filter book/index-filter -index $(NW) > $@.tmp
+	$(Q)mv -f $@.tmp $@
+
+# ---------------------------------------------------------------- typeset
+# latexmk runs in build/, so the book \inputs the fragments as run/NAME and
+# finds book/*.sty through TEXINPUTS.  On an error only the log's error lines
+# are shown; undefined references or citations and missing files fail too.
+LATEXMK := TEXINPUTS=../book//: max_print_line=10000 \
+  latexmk -pdf -interaction=nonstopmode -halt-on-error -quiet
+# From each error line (starting with !) print up to four more lines, through
+# the "l.NNN" line that shows where TeX stopped and its continuation.
+LOG_ERRORS := /^! +==> Fatal error/ {next} /^Here is how much/ {n=0} /^$$/ {next} \
+  /^!/ {n=5} n>0 {print; n--; if ($$0 ~ /^l\.[0-9]/) n=1}
+LOG_PROBLEMS := undefined references|undefined citations|Reference .* undefined|Citation .* undefined|File .* not found
+
+$(BOOK): $(B)/tinygpt.tex $(B)/run.stamp $(BOOK_SRCS)
+	$(call msg,LATEX,$@)
+	$(Q)cd $(B) && $(LATEXMK) tinygpt.tex > latexmk.out 2>&1 || { \
+	  if grep -q '^!' tinygpt.log 2>/dev/null; \
+	  then awk '$(LOG_ERRORS)' tinygpt.log; \
+	  else tail -n 20 latexmk.out; fi; \
+	  echo "LaTeX failed: see $(B)/tinygpt.log"; exit 1; } >&2
+	$(Q)if grep -E '$(LOG_PROBLEMS)' $(B)/tinygpt.log >&2; then \
+	  echo "LaTeX: undefined references or missing files: see $(B)/tinygpt.log" >&2; exit 1; fi
+	$(Q)cp $(B)/tinygpt.pdf $@
+
+# ---------------------------------------------------------------- check
+$(B)/check_tinygpt: $(TEST_SRCS) $(TEST_HDRS) $(B)/libtinygpt.a $(B)/tinygpt.h $(B)/flags
+	$(call msg,CC,$@)
+	$(Q)test -n '$(TEST_SRCS)' || { echo "no tests/*.c" >&2; exit 1; }
+	$(Q)$(CC) $(CPPFLAGS) -I$(B) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
+	  $(TEST_SRCS) $(B)/libtinygpt.a $(CHECK_LIBS) $(LDLIBS)
+
+check: $(B)/check_tinygpt $(B)/tinygpt
+	$(call msg,CHECK,$<)
+	$(Q)$<
+
+test: check
+
+# ---------------------------------------------------------------- deps
+deps:
+	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -qx 'install ok installed' || echo "$$p"; \
+	  done); \
+	if [ -z "$$missing" ]; then \
+	  echo "DEPS   all $(words $(DEB_PACKAGES)) Debian packages are installed"; \
+	else \
+	  echo "DEPS   installing" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# ---------------------------------------------------------------- man, install, clean
+$(B)/tinygpt.1: man/tinygpt.1.md | $(B)
+	$(call msg,MAN,$@)
+	$(Q)pandoc -s -f markdown-smart -t man $< -o $@.tmp
+	$(Q)mv -f $@.tmp $@
+
+man: $(B)/tinygpt.1
+
+install: $(B)/tinygpt $(MAN_PAGE) $(BOOK)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/bin/tinygpt)
+	$(Q)install -D -m 0755 $(B)/tinygpt $(DESTDIR)$(PREFIX)/bin/tinygpt
+ifneq ($(MAN_PAGE),)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/share/man/man1/tinygpt.1)
+	$(Q)install -D -m 0644 $(MAN_PAGE) $(DESTDIR)$(PREFIX)/share/man/man1/tinygpt.1
+endif
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/share/doc/tinygpt/tinygpt.pdf)
+	$(Q)install -D -m 0644 $(BOOK) $(DESTDIR)$(PREFIX)/share/doc/tinygpt/tinygpt.pdf
+
+clean:
+	$(call msg,CLEAN,$(B)/ $(BOOK))
+	$(Q)rm -rf $(B) $(BOOK)
