@@ -5,6 +5,7 @@
 #   make deps       apt-get install whatever Debian packages are missing
 #   make man        the manual page build/tinygpt.1 from man/tinygpt.1.md
 #   make install    install the trainer, its manual page and the book under $(PREFIX)
+#   make uninstall  remove them again
 #   make clean      remove build/ and book/tinygpt.pdf
 #
 #   make V=1                    show the full commands
@@ -41,7 +42,7 @@ TEST_HDRS    := $(wildcard tests/*.h)
 
 BOOK_SRCS := $(wildcard book/*.sty book/*.cls book/*.tex)
 
-MAN_PAGE  := $(if $(wildcard man/tinygpt.1.md),$(B)/tinygpt.1)
+MAN_PAGE  := $(B)/tinygpt.1
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -65,8 +66,8 @@ else
   msg  = $(if $(findstring s,$(firstword -$(MAKEFLAGS))),@:,@printf '%-6s %s\n' '$(1)' '$(2)')
 endif
 
-.PHONY: all check test deps man install clean
-all: $(BOOK)
+.PHONY: all check test deps man install uninstall clean
+all: $(BOOK) $(MAN_PAGE)
 
 # ---------------------------------------------------------------- flags
 # build/flags holds the compiler command line; it is rewritten (when reading
@@ -169,9 +170,26 @@ $(B)/check_tinygpt: $(TEST_SRCS) $(TEST_HDRS) $(B)/libtinygpt.a $(B)/tinygpt.h $
 	$(Q)$(CC) $(CPPFLAGS) -I$(B) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
 	  $(TEST_SRCS) $(B)/libtinygpt.a $(CHECK_LIBS) $(LDLIBS)
 
-check: $(B)/check_tinygpt $(B)/tinygpt
-	$(call msg,CHECK,$<)
-	$(Q)$<
+# The same tests, built again with AddressSanitizer and UndefinedBehavior-
+# Sanitizer (any report is fatal), and the trainer run once under valgrind.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+$(B)/san/check_tinygpt: $(TEST_SRCS) $(TEST_HDRS) $(TANGLED) $(B)/flags
+	$(call msg,CC,$@ (ASan+UBSan))
+	$(Q)mkdir -p $(B)/san
+	$(Q)$(CC) $(CPPFLAGS) -I$(B) $(CFLAGS) $(SAN_FLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ \
+	  $(TEST_SRCS) $(B)/tinygpt.c $(B)/report.c $(CHECK_LIBS) $(LDLIBS)
+
+VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=all \
+  --errors-for-leak-kinds=all
+
+check: $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
+	$(call msg,VALGRIND,$(B)/tinygpt --steps 3)
+	$(Q)rm -rf $(B)/vg && mkdir -p $(B)/vg
+	$(Q)$(VALGRIND) $(B)/tinygpt --quiet --steps 3 --json $(B)/vg/run.json --tex $(B)/vg
+	$(call msg,CHECK,$(B)/check_tinygpt)
+	$(Q)$(B)/check_tinygpt
+	$(call msg,CHECK,$(B)/san/check_tinygpt (ASan+UBSan))
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/san/check_tinygpt
 
 test: check
 
@@ -199,12 +217,16 @@ man: $(B)/tinygpt.1
 install: $(B)/tinygpt $(MAN_PAGE) $(BOOK)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/bin/tinygpt)
 	$(Q)install -D -m 0755 $(B)/tinygpt $(DESTDIR)$(PREFIX)/bin/tinygpt
-ifneq ($(MAN_PAGE),)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/share/man/man1/tinygpt.1)
 	$(Q)install -D -m 0644 $(MAN_PAGE) $(DESTDIR)$(PREFIX)/share/man/man1/tinygpt.1
-endif
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX)/share/doc/tinygpt/tinygpt.pdf)
 	$(Q)install -D -m 0644 $(BOOK) $(DESTDIR)$(PREFIX)/share/doc/tinygpt/tinygpt.pdf
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/bin/tinygpt $(DESTDIR)$(PREFIX)/share/man/man1/tinygpt.1
+	$(Q)rm -f $(DESTDIR)$(PREFIX)/share/doc/tinygpt/tinygpt.pdf
+	$(Q)rmdir $(DESTDIR)$(PREFIX)/share/doc/tinygpt 2>/dev/null || true
 
 clean:
 	$(call msg,CLEAN,$(B)/ $(BOOK))
