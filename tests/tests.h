@@ -1,0 +1,54 @@
+/* tests.h -- the Check suites of tinygpt and the helpers they share. */
+#ifndef TINYGPT_TESTS_H
+#define TINYGPT_TESTS_H
+#include <check.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "tinygpt.h"
+
+/* The suites, one per tests/test_*.c file. */
+Suite *rng_suite(void);
+Suite *params_suite(void);
+Suite *forward_suite(void);
+Suite *backward_suite(void);
+Suite *adamw_suite(void);
+Suite *training_suite(void);
+Suite *report_suite(void);
+
+/* |got - ref| <= atol + rtol * |ref|; NaN never passes. */
+#define CHECK_CLOSE(got, ref, atol, rtol)                                    \
+    do {                                                                     \
+        double got_ = (got), ref_ = (ref);                                   \
+        ck_assert_msg(fabs(got_ - ref_) <= (atol) + (rtol) * fabs(ref_),     \
+                      "%s = %.17g, expected %.17g (|diff| %.3g > %g + %g*|ref|)", \
+                      #got, got_, ref_, fabs(got_ - ref_),                   \
+                      (double)(atol), (double)(rtol));                       \
+    } while (0)
+
+/* The sentence of the book and its tokens. */
+extern const int sentence_tokens[MAX_SEQ];   /* <BOS> I like transformers <EOS> */
+
+/* A small deterministic generator of the tests' own (splitmix64), so that
+   random test inputs do not depend on the generator under test. */
+typedef struct { uint64_t s; } TestRng;
+void test_rng_seed(TestRng *r, uint64_t seed);
+double test_uniform(TestRng *r);                  /* [0, 1) */
+double test_sym(TestRng *r);                      /* [-1, 1) */
+void test_fill(TestRng *r, double *x, int n, double scale); /* scale * [-1, 1) */
+
+/* Heap-allocated model and run (both are too large for the stack). */
+Model *model_new(void);                 /* zeroed */
+Run *run_new(void);                     /* config_default, losses buffer */
+void run_free(Run *r);
+/* One default run, made once per process (call it from an unchecked
+   fixture, so that forked tests inherit it); NULL if it failed. */
+const Run *shared_default_run(void);
+
+/* Temporary directories under /tmp. */
+char *tmpdir_new(void);                 /* malloc'd path of a new directory */
+void tmpdir_remove(char *dir);          /* removes its files, it, and frees dir */
+int dir_entries(const char *dir);       /* entries other than . and .. , or -1 */
+char *slurp(const char *path, size_t *len); /* malloc'd, NUL-terminated, or NULL */
+
+#endif
