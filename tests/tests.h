@@ -15,6 +15,7 @@ Suite *backward_suite(void);
 Suite *adamw_suite(void);
 Suite *training_suite(void);
 Suite *report_suite(void);
+Suite *cli_suite(void);
 
 /* |got - ref| <= atol + rtol * |ref|; NaN never passes. */
 #define CHECK_CLOSE(got, ref, atol, rtol)                                    \
