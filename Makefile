@@ -3,6 +3,10 @@
 #   make            tangle -> compile -> run -> weave -> typeset book/tinygpt.pdf
 #   make check      build and run the Check tests in tests/ (alias: make test)
 #   make deps       apt-get install whatever Debian packages are missing
+#   make bench      time a training step, C against PyTorch, at several sizes,
+#                   and the cost of rebuilding (see bench/)
+#   make check-torch  check the trainer's run record against PyTorch autograd
+#   make deps-torch apt-get install python3-torch, for the two targets above
 #   make man        the manual page build/tinygpt.1 from man/tinygpt.1.md
 #   make install    install the trainer, its manual page and the book under $(PREFIX)
 #   make uninstall  remove them again
@@ -10,6 +14,8 @@
 #
 #   make V=1                    show the full commands
 #   make DIMS='-DD_MODEL=64'    extra -D flags for the C code (forces a rebuild)
+#   make bench DIMS='-DD_MODEL=64 -DD_FF=256'   the headline model of the bench
+#                               (built apart, in build/bench/; build/ is untouched)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -66,7 +72,7 @@ else
   msg  = $(if $(findstring s,$(firstword -$(MAKEFLAGS))),@:,@printf '%-6s %s\n' '$(1)' '$(2)')
 endif
 
-.PHONY: all check test deps man install uninstall clean
+.PHONY: all check test deps man install uninstall clean bench check-torch deps-torch
 all: $(BOOK) $(MAN_PAGE)
 
 # ---------------------------------------------------------------- flags
@@ -74,7 +80,7 @@ all: $(BOOK) $(MAN_PAGE)
 # the Makefile) only when that line changes, so a new DIMS or CFLAGS
 # recompiles everything and an unchanged one touches nothing.
 FLAGS_LINE := $(strip $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS))
-ifneq ($(filter-out clean deps,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out clean deps bench deps-torch,$(or $(MAKECMDGOALS),all)),)
   ifneq ($(FLAGS_LINE),$(strip $(file <$(B)/flags)))
     $(shell mkdir -p $(B))
     $(file >$(B)/flags,$(FLAGS_LINE))
@@ -193,6 +199,70 @@ check: $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
 
 test: check
 
+# ---------------------------------------------------------------- bench
+# make bench times a training step (forward, zero_grad, backward, AdamW) of
+# the book's model -- or of the model DIMS describes -- and, for the scaling
+# table, of d_model 16, 32, 64 and 128 with d_ff = 4 d_model and 2 heads,
+# next to the same model in PyTorch when python3-torch is installed; then the
+# time of make from clean and after edits, in a copy of this tree.  Each size
+# is compiled from the tangled sources, with the trainer's CFLAGS and its own
+# -D flags, in its own directory build/bench/TAG/, so the main build and
+# build/flags are left alone.  BENCH_REBUILD=0 skips the rebuild timings.
+BENCH_B     := $(B)/bench
+BENCH_SIZES := 16:64 32:128 64:256 128:512
+BENCH_REBUILD ?= 1
+BENCH_ENV    = BENCH_CC='$(CC)' BENCH_CFLAGS='$(CFLAGS)' \
+  BENCH_REBUILD_SRC='$(if $(filter 1,$(BENCH_REBUILD)),$(CURDIR))'
+
+# bench_size TAG, -D FLAGS: build/bench/TAG/bench_step
+define bench_size
+$(BENCH_B)/$(1)/tinygpt.o $(BENCH_B)/$(1)/report.o: $(BENCH_B)/$(1)/%.o: $(B)/%.c $(B)/tinygpt.h
+	$$(call msg,CC,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CC) $(2) -I$(B) $$(CFLAGS) -c -o $$@ $$<
+
+$(BENCH_B)/$(1)/libtinygpt.a: $(BENCH_B)/$(1)/tinygpt.o $(BENCH_B)/$(1)/report.o
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@
+	$$(Q)$$(AR) rcs $$@ $$^
+
+$(BENCH_B)/$(1)/bench_step: bench/bench_step.c $(BENCH_B)/$(1)/libtinygpt.a $(B)/tinygpt.h
+	$$(call msg,CC,$$@)
+	$$(Q)$$(CC) $(2) -I$(B) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $(BENCH_B)/$(1)/libtinygpt.a $$(LDLIBS)
+
+endef
+bench_tag  = d$(word 1,$(subst :, ,$(1)))
+bench_dims = -DD_MODEL=$(word 1,$(subst :, ,$(1))) -DD_FF=$(word 2,$(subst :, ,$(1))) -DN_HEADS=2
+$(foreach s,$(BENCH_SIZES),$(eval $(call bench_size,$(call bench_tag,$(s)),$(call bench_dims,$(s)))))
+BENCH_BINS := $(foreach s,$(BENCH_SIZES),$(BENCH_B)/$(call bench_tag,$(s))/bench_step)
+
+# With DIMS the headline model gets a directory named after its flags.
+ifneq ($(strip $(DIMS)),)
+  BENCH_MAIN_TAG := dims$(subst $(eval) ,,$(subst =,,$(subst -D,_,$(strip $(DIMS)))))
+  $(eval $(call bench_size,$(BENCH_MAIN_TAG),$(DIMS)))
+  BENCH_MAIN := $(BENCH_B)/$(BENCH_MAIN_TAG)/bench_step
+else
+  BENCH_MAIN := $(BENCH_B)/d16/bench_step
+endif
+
+bench: $(BENCH_MAIN) $(BENCH_BINS)
+	$(call msg,BENCH,$(BENCH_MAIN) and $(words $(BENCH_BINS)) sizes)
+	$(Q)$(BENCH_ENV) bench/bench.sh --main $(BENCH_MAIN) $(BENCH_BINS)
+
+# make check-torch runs the trainer's default run and compares its record --
+# the initial parameters, the loss, every activation and gradient, the first
+# AdamW step, the loss curve -- with PyTorch; beyond 1e-9 relative it fails.
+# Without PyTorch it fails too, since the comparison is its whole purpose.
+check-torch: $(B)/tinygpt
+	$(call msg,RUN,$(B)/torch/run.json)
+	$(Q)mkdir -p $(B)/torch
+	$(Q)$(B)/tinygpt --quiet --json $(B)/torch/run.json
+	$(call msg,TORCH,bench/check_torch.py $(B)/torch/run.json)
+	$(Q)py=$$(bench/torch-python) || { \
+	  echo "check-torch: PyTorch is not installed: install Debian's python3-torch (make deps-torch)" >&2; \
+	  exit 1; }; \
+	"$$py" -B bench/check_torch.py $(B)/torch/run.json
+
 # ---------------------------------------------------------------- deps
 deps:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES); do \
@@ -204,6 +274,17 @@ deps:
 	  echo "DEPS   installing" $$missing; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+# python3-torch is not in DEB_PACKAGES: only make bench and make check-torch
+# use it, and it is large.
+deps-torch:
+	$(Q)if dpkg-query -W -f='$${Status}\n' python3-torch 2>/dev/null | grep -qx 'install ok installed'; then \
+	  echo "DEPS   python3-torch is installed"; \
+	else \
+	  echo "DEPS   installing python3-torch"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-torch; \
 	fi
 
 # ---------------------------------------------------------------- man, install, clean
