@@ -93,32 +93,41 @@ $(B):
 # ---------------------------------------------------------------- tangle
 # One stamp tangles every root once per change of tinygpt.nw.  cpif leaves a
 # file whose text did not change untouched, and the empty recipe below makes
-# make re-read each file's time after the stamp, so a prose-only edit
-# recompiles nothing.  A tangled file that has gone missing forces the stamp.
-# notangle exits non-zero on an unknown root or an undefined chunk; a root
-# with no code in it (only blank or #line lines) fails too.
+# make re-read each file's time after the stamp.  Each root is written twice:
+# build/<root> with #line directives, which is what the compiler reads, and
+# build/<root>.code, the same code without them, which is what objects
+# depend on.  A prose edit that adds or removes a line moves every later
+# #line directive, but leaves the .code files alone, so it recompiles
+# nothing (gdb's line numbers may then lag by the lines added, until the
+# next code change or `make -B`).  A tangled file that has gone missing
+# forces the stamp.  notangle exits non-zero on an unknown root or an
+# undefined chunk; a root with no code in it (only blank or #line lines)
+# fails too.
 define tangle_one
 $(call msg,TANGLE,$(B)/$(1))
 $(Q)notangle -L -R'$(1)' $(NW) > $(B)/$(1).tmp || { rm -f $(B)/$(1).tmp; exit 1; }
 $(Q)grep -qv -e '^#line ' -e '^[[:space:]]*$$' $(B)/$(1).tmp || { echo "$(NW): root chunk <<$(1)>> is missing or empty" >&2; rm -f $(B)/$(1).tmp; exit 1; }
 $(Q)cpif $(B)/$(1) < $(B)/$(1).tmp
+$(Q)sed '/^#line /d' $(B)/$(1).tmp | cpif $(B)/$(1).code
 $(Q)rm -f $(B)/$(1).tmp
 
 endef
 
-$(B)/tangle.stamp: $(NW) $(if $(filter-out $(wildcard $(TANGLED)),$(TANGLED)),FORCE) | $(B)
+CODE := $(addsuffix .code,$(TANGLED))
+
+$(B)/tangle.stamp: $(NW) $(if $(filter-out $(wildcard $(TANGLED) $(CODE)),$(TANGLED) $(CODE)),FORCE) | $(B)
 	$(foreach r,$(ROOTS),$(call tangle_one,$(r)))
 	$(Q)touch $@
 
-$(TANGLED): $(B)/tangle.stamp ;
+$(TANGLED) $(CODE): $(B)/tangle.stamp ;
 
 .PHONY: FORCE
 FORCE:
 
 # ---------------------------------------------------------------- compile
-$(B)/%.o: $(B)/%.c $(B)/tinygpt.h $(B)/flags
+$(B)/%.o: $(B)/%.c.code $(B)/tinygpt.h.code $(B)/flags | $(B)/%.c $(B)/tinygpt.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $(B)/$*.c
 
 $(B)/libtinygpt.a: $(LIBOBJS)
 	$(call msg,AR,$@)
