@@ -366,11 +366,13 @@ static void mat_finish(Mat *m)
         ck_assert_msg(m->seen[i] == 1, "%s: %s cell %d printed %d times", m->file,
                       m->path, i, m->seen[i]);
     if (m->has_ref) {
-        /* the automatic scale: 10^K with the largest entry in [1, 10) when
-           everything is below 0.01, else K = 0 (the 4-decimal rounding can
-           print 9.99996 as 10.0000) */
+        /* the automatic scale: 10^K chosen so that the largest entry of the
+           tensor (over all its heads, which share K) prints in [1, 10), used
+           when everything is below 0.01 or when more than a tenth of the
+           entries would print as 0.0000; so no scaled cell prints as 10 or
+           more, and a scaled matrix is never one with large entries */
         if (m->scale != 0)
-            ck_assert_msg(m->scale <= -3 && m->max_cell >= 1.0 && m->max_cell <= 10.0,
+            ck_assert_msg(m->scale < 0 && m->max_cell < 10.0 && m->max_ref < 1.0,
                           "%s: %s scale %d, largest cell %g", m->file, m->path,
                           m->scale, m->max_cell);
         else
