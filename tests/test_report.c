@@ -173,6 +173,9 @@ static int json_numbers(const char *p, double *out, int max)
             p += 4;
         } else {
             char *end;
+            /* a non-negative number is padded with the width of a minus sign */
+            if (strncmp(p, "\\phantom{-}", 11) == 0)
+                p += 11;
             double x = strtod(p, &end);
             if (end == p || n >= max)
                 return -1;
@@ -411,6 +414,9 @@ static void check_row(Tally *tally, Mat *m, const char *line, int r, int c0, int
                 ck_assert(isnan(ref));
         } else {
             char *end;
+            /* a non-negative number is padded with the width of a minus sign */
+            if (strncmp(p, "\\phantom{-}", 11) == 0)
+                p += 11;
             double x = strtod(p, &end);
             ck_assert_msg(end != p, "%s: %s row %d: bad cell '%.20s'", m->file, m->path,
                           r, p);
