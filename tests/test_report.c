@@ -378,8 +378,9 @@ static void mat_finish(Mat *m)
             ck_assert_msg(m->scale < 0 && m->max_cell < 10.0 && m->max_ref < 1.0,
                           "%s: %s scale %d, largest cell %g", m->file, m->path,
                           m->scale, m->max_cell);
-        else
-            ck_assert_msg(m->max_ref >= 0.01 || m->max_ref == 0.0,
+        else   /* one head of a per-head tensor may be small if another is not */
+            ck_assert_msg(m->max_ref >= 0.01 || m->max_ref == 0.0
+                              || m->path[strlen(m->path) - 1] == ']',
                           "%s: %s unscaled, largest entry %g", m->file, m->path,
                           m->max_ref);
     }
