@@ -200,7 +200,7 @@ VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=a
 check: $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
 	$(call msg,VALGRIND,$(B)/tinygpt --steps 3)
 	$(Q)rm -rf $(B)/vg && mkdir -p $(B)/vg
-	$(Q)$(VALGRIND) $(B)/tinygpt --quiet --steps 3 --json $(B)/vg/run.json --tex $(B)/vg
+	$(Q)$(VALGRIND) $(B)/tinygpt --quiet --steps 3 --json $(B)/vg.json --tex $(B)/vg
 	$(call msg,CHECK,$(B)/check_tinygpt)
 	$(Q)$(B)/check_tinygpt
 	$(call msg,CHECK,$(B)/san/check_tinygpt (ASan+UBSan))
