@@ -800,7 +800,7 @@ Suite *backward_suite(void)
     tc = tcase_create("gradcheck");
     tcase_add_checked_fixture(tc, model_setup, model_teardown);
     tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, gradcheck_passes_at_init);
+    tcase_add_design_test(tc, gradcheck_passes_at_init);
     tcase_add_test(tc, gradcheck_detects_disagreement);
     tcase_add_test(tc, gradcheck_passed_threshold);
     suite_add_tcase(s, tc);

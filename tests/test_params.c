@@ -110,11 +110,11 @@ Suite *params_suite(void)
 {
     Suite *s = suite_create("params");
     TCase *tc = tcase_create("table");
-    tcase_add_test(tc, dimensions_match_design);
-    tcase_add_test(tc, names_shapes_and_init_match_design);
-    tcase_add_test(tc, tensor_size_is_product_of_shape);
-    tcase_add_test(tc, offsets_contiguous_and_sizes_sum);
-    tcase_add_test(tc, offsets_address_the_named_tensors);
+    tcase_add_design_test(tc, dimensions_match_design);
+    tcase_add_design_test(tc, names_shapes_and_init_match_design);
+    tcase_add_design_test(tc, tensor_size_is_product_of_shape);
+    tcase_add_design_test(tc, offsets_contiguous_and_sizes_sum);
+    tcase_add_design_test(tc, offsets_address_the_named_tensors);
     tcase_add_test(tc, names_unique);
     suite_add_tcase(s, tc);
     return s;

@@ -730,13 +730,13 @@ Suite *report_suite(void)
     TCase *tc = tcase_create("outputs");
     tcase_add_unchecked_fixture(tc, report_setup, report_teardown);
     tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, json_written_and_well_formed);
-    tcase_add_test(tc, json_scalars_and_sentence);
+    tcase_add_design_test(tc, json_written_and_well_formed);
+    tcase_add_design_test(tc, json_scalars_and_sentence);
     tcase_add_test(tc, json_parameter_sets_round_trip);
     tcase_add_test(tc, fragments_print_the_record);
     tcase_add_test(tc, short_sentence_fragments_print_the_record);
     tcase_add_test(tc, short_sentence_record_has_T_rows);
-    tcase_add_test(tc, macros_state_the_run);
+    tcase_add_design_test(tc, macros_state_the_run);
     tcase_add_test(tc, loss_curve_data_is_the_run);
     tcase_add_test(tc, no_temporaries_left);
     suite_add_tcase(s, tc);

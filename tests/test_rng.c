@@ -184,9 +184,9 @@ Suite *rng_suite(void)
     tcase_add_test(tc, seeds_are_deterministic_and_distinct);
     suite_add_tcase(s, tc);
     tc = tcase_create("init");
-    tcase_add_test(tc, model_init_matches_cpython);
+    tcase_add_design_test(tc, model_init_matches_cpython);
     tcase_add_test(tc, model_init_gamma_one_beta_zero);
-    tcase_add_test(tc, model_init_spread_is_sigma);
+    tcase_add_design_test(tc, model_init_spread_is_sigma);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -186,7 +186,7 @@ Suite *training_suite(void)
     tcase_add_unchecked_fixture(tc, run_setup, NULL);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, default_run_succeeds);
-    tcase_add_test(tc, loss_falls);
+    tcase_add_design_test(tc, loss_falls);
     tcase_add_test(tc, generates_the_sentence);
     tcase_add_test(tc, generate_is_greedy);
     tcase_add_test(tc, gradcheck_of_the_run_passes);
