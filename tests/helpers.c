@@ -46,6 +46,20 @@ Model *model_new(void)
     return m;
 }
 
+Model *model;
+
+void model_setup(void)
+{
+    model = model_new();
+    model_init(model, 42);
+}
+
+void model_teardown(void)
+{
+    free(model);
+    model = NULL;
+}
+
 Run *run_new(void)
 {
     Run *r = calloc(1, sizeof *r);

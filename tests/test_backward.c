@@ -573,19 +573,6 @@ static void randomise(Model *m, uint64_t seed)
     }
 }
 
-static Model *model;
-
-static void model_setup(void)
-{
-    model = model_new();
-    model_init(model, 42);
-}
-
-static void model_teardown(void)
-{
-    free(model);
-    model = NULL;
-}
 
 START_TEST(model_gradient_at_init)
 {

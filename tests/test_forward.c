@@ -176,19 +176,6 @@ END_TEST
 
 /* ---- the model's forward pass ------------------------------------------ */
 
-static Model *model;
-
-static void model_setup(void)
-{
-    model = model_new();
-    model_init(model, 42);
-}
-
-static void model_teardown(void)
-{
-    free(model);
-    model = NULL;
-}
 
 START_TEST(loss_at_init_matches_reference)
 {

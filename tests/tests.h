@@ -49,6 +49,11 @@ void test_fill(TestRng *r, double *x, int n, double scale); /* scale * [-1, 1) *
 
 /* Heap-allocated model and run (both are too large for the stack). */
 Model *model_new(void);                 /* zeroed */
+
+/* A checked fixture: model is a fresh model_init(42) in every test. */
+extern Model *model;
+void model_setup(void);
+void model_teardown(void);
 Run *run_new(void);                     /* config_default, losses buffer */
 void run_free(Run *r);
 /* One default run, made once per process (call it from an unchecked
