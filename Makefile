@@ -100,22 +100,49 @@ $(B):
 # #line directive, but leaves the .code files alone, so it recompiles
 # nothing (gdb's line numbers may then lag by the lines added, until the
 # next code change or `make -B`).  A tangled file that has gone missing
-# forces the stamp.  notangle exits non-zero on an unknown root or an
-# undefined chunk; a root with no code in it (only blank or #line lines)
+# forces the stamp, and so does a change to this Makefile (cpif keeps the
+# files that come out the same).  notangle exits non-zero on an unknown
+# root or an undefined chunk; a root with no code in it (only blank lines)
 # fails too.
+#
+# notangle -L keeps every line in the column it has in tinygpt.nw, so a
+# chunk used inside a loop body comes out at the left margin, and the
+# indentation before the use is left alone on a line of its own.  Plain
+# notangle indents nested chunks properly but has no #line.  TANGLE_INDENT
+# takes each code line from the plain output and the #line directives from
+# the -L output: it reads the plain lines first, then the -L lines, drops
+# the lines of indentation alone before a #line, and checks that the code
+# lines of the two outputs are the same lines, but for leading blanks, one
+# for one, or fails.
+TANGLE_INDENT := NR == FNR { plain[++np] = $$0; next } \
+  { lined[++nl] = $$0 } \
+  END { j = 1; \
+    for (i = 1; i <= nl; i++) { \
+      s = lined[i]; \
+      if (s ~ /^\#line /) { print s; continue } \
+      if (s ~ /^[ \t]+$$/ && i < nl && lined[i + 1] ~ /^\#line /) continue; \
+      a = s; b = plain[j]; sub(/^[ \t]+/, "", a); sub(/^[ \t]+/, "", b); \
+      if (j > np || a != b) { \
+        printf "tangle: line %d of notangle -L is not line %d of notangle\n", i, j > "/dev/stderr"; \
+        exit 1 } \
+      print plain[j++] } \
+    if (j <= np) { printf "tangle: notangle has %d lines more than notangle -L\n", np - j + 1 > "/dev/stderr"; exit 1 } }
+
 define tangle_one
 $(call msg,TANGLE,$(B)/$(1))
-$(Q)notangle -L -R'$(1)' $(NW) > $(B)/$(1).tmp || { rm -f $(B)/$(1).tmp; exit 1; }
-$(Q)grep -qv -e '^#line ' -e '^[[:space:]]*$$' $(B)/$(1).tmp || { echo "$(NW): root chunk <<$(1)>> is missing or empty" >&2; rm -f $(B)/$(1).tmp; exit 1; }
+$(Q)notangle -R'$(1)' $(NW) > $(B)/$(1).plain || { rm -f $(B)/$(1).plain; exit 1; }
+$(Q)notangle -L -R'$(1)' $(NW) > $(B)/$(1).lined || { rm -f $(B)/$(1).plain $(B)/$(1).lined; exit 1; }
+$(Q)grep -qv -e '^[[:space:]]*$$' $(B)/$(1).plain || { echo "$(NW): root chunk <<$(1)>> is missing or empty" >&2; rm -f $(B)/$(1).plain $(B)/$(1).lined; exit 1; }
+$(Q)awk '$(TANGLE_INDENT)' $(B)/$(1).plain $(B)/$(1).lined > $(B)/$(1).tmp || { rm -f $(B)/$(1).plain $(B)/$(1).lined $(B)/$(1).tmp; exit 1; }
 $(Q)cpif $(B)/$(1) < $(B)/$(1).tmp
-$(Q)sed '/^#line /d' $(B)/$(1).tmp | cpif $(B)/$(1).code
-$(Q)rm -f $(B)/$(1).tmp
+$(Q)cpif $(B)/$(1).code < $(B)/$(1).plain
+$(Q)rm -f $(B)/$(1).plain $(B)/$(1).lined $(B)/$(1).tmp
 
 endef
 
 CODE := $(addsuffix .code,$(TANGLED))
 
-$(B)/tangle.stamp: $(NW) $(if $(filter-out $(wildcard $(TANGLED) $(CODE)),$(TANGLED) $(CODE)),FORCE) | $(B)
+$(B)/tangle.stamp: $(NW) Makefile $(if $(filter-out $(wildcard $(TANGLED) $(CODE)),$(TANGLED) $(CODE)),FORCE) | $(B)
 	$(foreach r,$(ROOTS),$(call tangle_one,$(r)))
 	$(Q)touch $@
 
