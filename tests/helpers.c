@@ -60,12 +60,35 @@ void model_teardown(void)
     model = NULL;
 }
 
+/* The configuration of the tests' reference values, set field by field so
+   that no test depends on config_default, which a reader may change.  These
+   are the settings of the original Python notebooks the book retells:
+   random.seed(42) before the weights are drawn, 100 training steps on the
+   one sentence "<BOS> I like transformers <EOS>", and AdamW with PyTorch's
+   torch.optim.AdamW defaults (lr 1e-3, betas (0.9, 0.999), eps 1e-8,
+   weight_decay 0.01).  The gradient check is off, as in config_default. */
+void config_reference(Config *c)
+{
+    memset(c, 0, sizeof *c);   /* a field added later starts at 0 */
+    c->seed = 42;
+    c->steps = 100;
+    c->adamw.lr = 1e-3;
+    c->adamw.beta1 = 0.9;
+    c->adamw.beta2 = 0.999;
+    c->adamw.eps = 1e-8;
+    c->adamw.weight_decay = 0.01;
+    c->T = MAX_SEQ;
+    for (int t = 0; t < MAX_SEQ; t++)
+        c->tokens[t] = sentence_tokens[t];
+    c->gradcheck = 0;
+}
+
 Run *run_new(void)
 {
     Run *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    config_default(&r->cfg);
+    config_reference(&r->cfg);
     r->losses = calloc((size_t)r->cfg.steps + 1, sizeof *r->losses);
     if (!r->losses) {
         free(r);
@@ -90,6 +113,8 @@ const Run *shared_default_run(void)
         tried = 1;
         Model *m = calloc(1, sizeof *m);
         run = run_new();
+        if (run)
+            run->cfg.gradcheck = 1;   /* test_training.c reads run->gradcheck */
         if (!m || !run || run_experiment(run, m) != 0) {
             run_free(run);
             run = NULL;

@@ -1,8 +1,10 @@
-/* test_adamw.c -- the AdamW update, worked by hand (DESIGN.md):
+/* test_adamw.c -- the AdamW update, worked by hand:
      m = b1 m + (1-b1) g          m^ = m / (1 - b1^t)
      v = b2 v + (1-b2) g^2        v^ = v / (1 - b2^t)
      theta = theta (1 - lr wd) - lr m^ / (sqrt(v^) + eps)
-   with the defaults lr 1e-3, b1 0.9, b2 0.999, eps 1e-8, wd 0.01.
+   with the reference settings lr 1e-3, b1 0.9, b2 0.999, eps 1e-8,
+   wd 0.01 (PyTorch's torch.optim.AdamW defaults, which the original
+   notebooks used; config_reference in helpers.c).
    The long decimals below were evaluated exactly (Python's decimal module,
    50 digits) from the decimal constants, not by the program. */
 #include "tests.h"
@@ -14,16 +16,17 @@
    rounds), except where noted. */
 #define REL 1e-15
 
-static AdamWConfig defaults(void)
+static AdamWConfig reference_adamw(void)
 {
     Config c;
-    config_default(&c);
+    config_reference(&c);
     return c.adamw;
 }
 
-START_TEST(default_hyperparameters)
+START_TEST(reference_hyperparameters)
 {
-    AdamWConfig c = defaults();
+    /* the hand-worked values below assume these */
+    AdamWConfig c = reference_adamw();
     ck_assert_double_eq(c.lr, 1e-3);
     ck_assert_double_eq(c.beta1, 0.9);
     ck_assert_double_eq(c.beta2, 0.999);
@@ -44,7 +47,7 @@ START_TEST(first_step_by_hand)
                = 0.499995 - 1e-3/(1 + 5e-8)
                = 0.499995 - 0.00099999995000000249999...
                = 0.49899500004999999750000012... */
-    AdamWConfig c = defaults();
+    AdamWConfig c = reference_adamw();
     AdamWScalar s = adamw_scalar(0.5, 0.0, 0.0, 0.2, 1, &c);
     CHECK_CLOSE(s.m, 0.02, 0.0, REL);
     /* 1 - 0.999 in binary is 1.00000000000000089e-3, 8.9e-16 relative from
@@ -71,7 +74,7 @@ START_TEST(second_step_by_hand)
                                          / (0.1580901522806656734 + 1e-8)
                = 0.499995 - 0.000266337022813241705...
                = 0.499728662977186758294... */
-    AdamWConfig c = defaults();
+    AdamWConfig c = reference_adamw();
     AdamWScalar s = adamw_scalar(0.5, 0.02, 4e-5, -0.1, 2, &c);
     CHECK_CLOSE(s.m, 0.008, 0.0, REL);
     CHECK_CLOSE(s.v, 4.996e-5, 0.0, REL);
@@ -96,7 +99,7 @@ START_TEST(third_step_negative_theta)
                                        / (0.0428271746538713851 + 1e-8)
                = -1.99998 - 0.000508350429479120...
                = -2.00048835042947912060... */
-    AdamWConfig c = defaults();
+    AdamWConfig c = reference_adamw();
     AdamWScalar s = adamw_scalar(-2.0, 0.001, 3e-6, 0.05, 3, &c);
     CHECK_CLOSE(s.m, 0.0059, 0.0, REL);
     CHECK_CLOSE(s.v, 5.497e-6, 0.0, REL);
@@ -110,7 +113,7 @@ START_TEST(weight_decay_alone_when_gradient_is_zero)
 {
     /* g = 0, m = v = 0: the moments stay exactly 0 and eps keeps 0/0 away,
        so theta only shrinks by lr*wd*theta = 1e-5 theta */
-    AdamWConfig c = defaults();
+    AdamWConfig c = reference_adamw();
     const double thetas[3] = { 0.5, -2.0, 0.024634219521120198 };
     for (int i = 0; i < 3; i++)
         for (int t = 1; t <= 3; t++) {
@@ -135,7 +138,7 @@ START_TEST(first_step_size_is_lr)
     /* At t = 1, m^ = g and v^ = g^2, so the Adam step is lr*g/(|g|+eps):
        lr*sign(g) for any |g| >> eps.  Tolerance: lr*eps/|g| for the eps in
        the denominator, plus 1e-15 for rounding 1 - theta' at magnitude 1. */
-    AdamWConfig c = defaults();
+    AdamWConfig c = reference_adamw();
     c.weight_decay = 0.0;
     const double gs[4] = { 1e-3, -0.37, 5.0, -1e4 };
     for (int i = 0; i < 4; i++) {
@@ -150,7 +153,7 @@ START_TEST(adamw_step_updates_every_parameter)
 {
     static Params before, grads;
     Model *m = model_new();
-    AdamWConfig c = defaults();
+    AdamWConfig c = reference_adamw();
     model_init(m, 42);
     model_forward(m, sentence_tokens, MAX_SEQ);
     model_zero_grad(m);
@@ -169,7 +172,8 @@ START_TEST(adamw_step_updates_every_parameter)
         ck_assert_double_eq(m->params.flat[i], s.theta);
         ck_assert_double_eq(m->m.flat[i], s.m);
         ck_assert_double_eq(m->v.flat[i], s.v);
-        /* first step: |change| <= lr (1 + tiny) + lr wd |theta| */
+        /* first step: |change| <= lr (1 + tiny) + lr wd |theta|, where the
+           tiny 1e-12 is room for the rounding of a step of size lr */
         ck_assert(fabs(m->params.flat[i] - before.flat[i])
                   <= 1e-3 * (1.0 + 1e-12) + 1e-5 * fabs(before.flat[i]));
     }
@@ -195,7 +199,7 @@ Suite *adamw_suite(void)
 {
     Suite *s = suite_create("adamw");
     TCase *tc = tcase_create("adamw");
-    tcase_add_test(tc, default_hyperparameters);
+    tcase_add_test(tc, reference_hyperparameters);
     tcase_add_test(tc, first_step_by_hand);
     tcase_add_test(tc, second_step_by_hand);
     tcase_add_test(tc, third_step_negative_theta);

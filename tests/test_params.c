@@ -1,8 +1,8 @@
-/* test_params.c -- the table of parameter tensors against DESIGN.md. */
+/* test_params.c -- the table of parameter tensors against the book's sizes. */
 #include "tests.h"
 #include <string.h>
 
-/* DESIGN.md: the tensors in initialisation order (gamma and beta, which
+/* The book's tensors in initialisation order (gamma and beta, which
    are not drawn, sit between b2 and W_lm in the record's key order), with
    the reference shapes: W_Q/W_K/W_V [2][16][8], W_O [16][16] ([out][in]),
    W1 [64][16], W2 [16][64], W_lm [6][16]. */

@@ -7,14 +7,14 @@
 #include <stdint.h>
 #include "tinygpt.h"
 
-/* DESIGN.md's sizes. The tests of its reference values (3,456 parameters,
+/* The book's sizes. The tests of its reference values (3,456 parameters,
    the loss 1.8298677505438041, CPython's draws at given places, the
-   design's shapes) hold only for them, so a build with other sizes
+   book's shapes) hold only for them, so a build with other sizes
    (make check DIMS='-DD_MODEL=32 -DD_FF=128') leaves those tests out and
    runs the rest, which hold for any size. */
-#define DESIGN_SIZES (D_MODEL == 16 && N_HEADS == 2 && D_FF == 64)
+#define BOOK_SIZES (D_MODEL == 16 && N_HEADS == 2 && D_FF == 64)
 #define tcase_add_design_test(tc, t) \
-    do { if (DESIGN_SIZES) tcase_add_test(tc, t); } while (0)
+    do { if (BOOK_SIZES) tcase_add_test(tc, t); } while (0)
 
 /* The suites, one per tests/test_*.c file. */
 Suite *rng_suite(void);
@@ -54,10 +54,16 @@ Model *model_new(void);                 /* zeroed */
 extern Model *model;
 void model_setup(void);
 void model_teardown(void);
-Run *run_new(void);                     /* config_default, losses buffer */
+/* The reference configuration: seed 42, 100 steps, AdamW lr 1e-3, betas
+   0.9 and 0.999, eps 1e-8, weight decay 0.01, the sentence above, no
+   gradient check.  Every test of a reference value uses this, never
+   config_default (whose values a reader may change). */
+void config_reference(Config *c);
+Run *run_new(void);                     /* config_reference, losses buffer */
 void run_free(Run *r);
-/* One default run, made once per process (call it from an unchecked
-   fixture, so that forked tests inherit it); NULL if it failed. */
+/* One run of the reference configuration with the gradient check on, made
+   once per process (call it from an unchecked fixture, so that forked tests
+   inherit it); NULL if it failed. */
 const Run *shared_default_run(void);
 
 /* Temporary directories under /tmp. */
