@@ -242,11 +242,14 @@ START_TEST(json_written_and_well_formed)
     ck_assert_msg(*ws(end) == '\0', "text after the JSON object");
     static const char *const keys[] = {
         "config", "n_params", "tokens", "targets", "params_init", "activations",
-        "loss_init", "grads", "params_step1", "losses", "generated"
+        "loss_init", "grads", "params_step1", "losses", "generated",
+        "activation_grads", "m_step1", "v_step1", "params_final",
+        "activations_final", "gradcheck", "stats"
     };
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
         ck_assert_msg(json_member(json, keys[k]) != NULL, "no \"%s\"", keys[k]);
-    /* DESIGN.md's activations, with their sizes for T = 5 */
+    /* the activations every reader of the record relies on, with their
+       sizes for the book's model (d 16, 2 heads, d_ff 64) and T = 5 */
     static const struct { const char *key; int n; } acts[] = {
         { "X", 80 }, { "Q", 80 }, { "K", 80 }, { "V", 80 }, { "scores", 50 },
         { "weights", 50 }, { "concat", 80 }, { "mh", 80 }, { "hidden", 320 },
@@ -607,14 +610,145 @@ START_TEST(macros_state_the_run)
 {
     ck_assert_int_eq(tex_status, 0);
     char *t = fragment_text("macros.tex");
-    /* DESIGN.md: the book prints the initial loss as 1.8299; e^1.82987 =
-       6.2331 (CPython math.exp) */
-    ck_assert_msg(strstr(t, "\\newcommand{\\LossInit}{1.8299}\n") != NULL, "%s", t);
-    ck_assert(strstr(t, "\\newcommand{\\PerplexityInit}{6.23}\n") != NULL);
-    ck_assert(strstr(t, "\\newcommand{\\NParams}{3{,}456}\n") != NULL);
-    ck_assert(strstr(t, "\\newcommand{\\UniformLoss}{1.7918}\n") != NULL);
-    ck_assert(strstr(t, "\\newcommand{\\Generated}{I like transformers <EOS>}\n") != NULL);
+    /* the loss at initialisation of the original notebooks' model (seed 42)
+       is 1.8298677505438041, printed to four decimals; e^1.82987 = 6.2331
+       (CPython math.exp); ln 6 = 1.791759 */
+    static const char *const want[] = {
+        "\\newcommand{\\LossInit}{1.8299}", "\\newcommand{\\PerplexityInit}{6.23}",
+        "\\newcommand{\\NParams}{3{,}456}", "\\newcommand{\\UniformLoss}{1.7918}",
+        "\\newcommand{\\Generated}{I like transformers <EOS>}\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(t, want[i]) != NULL, "macros.tex lacks %s", want[i]);
     free(t);
+}
+END_TEST
+
+/* The printed form of a macro, "3{,}456", "1.8299", "-2.43\times10^{-3}",
+   "10^{-5}", as a number; *ulp gets half a unit of its last printed digit. */
+static double printed_number(const char *s, double *ulp)
+{
+    char buf[64];
+    size_t n = 0;
+    int decimals = 0, in_frac = 0, e = 0;
+    for (; *s && *s != '\\' && *s != '^' && n < 60; s++) {
+        if (*s == '{' || *s == ',' || *s == '}')
+            continue;                       /* the thousands separator {,} */
+        if (*s == '.')
+            in_frac = 1;
+        else if (in_frac)
+            decimals++;
+        buf[n++] = *s;
+    }
+    buf[n] = '\0';
+    double x = strtod(buf, NULL);
+    if (strncmp(s, "\\times10^{", 10) == 0)
+        e = atoi(s + 10);
+    if (n == 2 && strncmp(buf, "10", 2) == 0 && s[0] == '^') {   /* 10^{e} */
+        x = 1.0;
+        e = atoi(s + 2);
+    }
+    *ulp = 0.5 * pow(10.0, e - decimals);
+    return x * pow(10.0, e);
+}
+
+START_TEST(the_books_numbers_are_the_records)
+{
+    /* every statistic the prose quotes is in the record under "stats", its
+       exact value in macros.tex is the record's (both %.17g: exact), and
+       its printed form is that value rounded to the digits it shows (half
+       a unit of the last digit, plus 1e-12 relative for the binary
+       rounding of the scaling) */
+    ck_assert_int_eq(tex_status, 0);
+    char *t = fragment_text("macros.tex");
+    const char *stats = json_member(json, "stats");
+    ck_assert_ptr_nonnull(stats);
+    int n = 0;
+    for (const char *p = strstr(t, "\\newcommand{\\"); p; p = strstr(p + 1, "\\newcommand{\\")) {
+        char name[64], printed[128];
+        int at = 0;
+        if (sscanf(p, "\\newcommand{\\%63[A-Za-z]}{%n", name, &at) != 1 || at == 0)
+            continue;
+        size_t len = 0;        /* the printed form, up to its matching brace */
+        for (int depth = 1; p[at + len] && len < sizeof printed - 1; len++) {
+            depth += p[at + len] == '{' ? 1 : p[at + len] == '}' ? -1 : 0;
+            if (depth == 0)
+                break;
+        }
+        snprintf(printed, sizeof printed, "%.*s", (int)len, p + at);
+        char tail[96];
+        snprintf(tail, sizeof tail, "\\runvalue{%s}{", name);
+        const char *exact = strstr(p, tail);
+        if (!exact || exact > strchr(p, '\n'))
+            continue;                       /* a word, not a number */
+        const char *rec = json_member(stats, name);
+        ck_assert_msg(rec != NULL, "\\%s is not in the record's stats", name);
+        double value = strtod(exact + strlen(tail), NULL);
+        double recorded = strncmp(rec, "null", 4) == 0 ? NAN : strtod(rec, NULL);
+        ck_assert_msg(value == recorded || (isnan(value) && isnan(recorded)),
+                      "\\%s: macros.tex %.17g, record %.17g", name, value, recorded);
+        if (isnan(value)) {
+            ck_assert_msg(strstr(printed, "n/a") != NULL, "\\%s prints %s", name, printed);
+        } else {
+            double ulp, shown = printed_number(printed, &ulp);
+            ck_assert_msg(fabs(shown - value) <= ulp + 1e-12 * fabs(value),
+                          "\\%s prints %s for %.17g", name, printed, value);
+        }
+        n++;
+    }
+    ck_assert_int_ge(n, 40);
+    free(t);
+}
+END_TEST
+
+/* The largest |a - b| over the numbers of members NAME of objects A and B. */
+static double json_max_diff(const char *a, const char *b, const char *name, int *count)
+{
+    static double x[8192], y[8192];
+    int n = json_numbers(json_member(a, name), x, 8192);
+    ck_assert_int_eq(json_numbers(json_member(b, name), y, 8192), n);
+    double d = 0.0;
+    for (int i = 0; i < n; i++)
+        d = fmax(d, fabs(x[i] - y[i]));
+    *count = n;
+    return d;
+}
+
+START_TEST(record_statistics_recomputed_from_the_record)
+{
+    /* three statistics the prose relies on, recomputed here from the
+       record's own sets: they are what the record's numbers say (the same
+       subtractions of the same doubles: exact) */
+    ck_assert_ptr_nonnull(json);
+    const char *stats = json_member(json, "stats");
+    const char *p0 = json_member(json, "params_init"), *pf = json_member(json, "params_final");
+    const char *a0 = json_member(json, "activations"), *af = json_member(json, "activations_final");
+    ck_assert(stats && p0 && pf && a0 && af);
+    double moved = 0.0;
+    int total = 0, n;
+    for (int k = 0; k < N_TENSORS; k++) {
+        moved = fmax(moved, json_max_diff(p0, pf, param_tensors[k].name, &n));
+        total += n;
+    }
+    ck_assert_int_eq(total, N_PARAMS);
+    ck_assert_double_eq(strtod(json_member(stats, "MaxParamMove"), NULL), moved);
+    /* the weights above the diagonal are 0 before and after: the largest
+       change over all of them is the largest over the visible ones */
+    ck_assert_double_eq(strtod(json_member(stats, "AttnMaxChange"), NULL),
+                        json_max_diff(a0, af, "weights", &n));
+    ck_assert_double_eq(strtod(json_member(stats, "LossInit"), NULL), run->losses[0]);
+    /* the moments after one step: m = (1 - beta1) g, v = (1 - beta2) g^2 */
+    static double g[4096], m[4096], v[4096];
+    for (int k = 0; k < N_TENSORS; k++) {
+        const char *name = param_tensors[k].name;
+        int c = json_numbers(json_member(json_member(json, "grads"), name), g, 4096);
+        ck_assert_int_eq(json_numbers(json_member(json_member(json, "m_step1"), name), m, 4096), c);
+        ck_assert_int_eq(json_numbers(json_member(json_member(json, "v_step1"), name), v, 4096), c);
+        for (int i = 0; i < c; i++) {
+            ck_assert_double_eq(m[i], (1.0 - 0.9) * g[i]);
+            ck_assert_double_eq(v[i], (1.0 - 0.999) * g[i] * g[i]);
+        }
+    }
 }
 END_TEST
 
@@ -737,6 +871,8 @@ Suite *report_suite(void)
     tcase_add_test(tc, short_sentence_fragments_print_the_record);
     tcase_add_test(tc, short_sentence_record_has_T_rows);
     tcase_add_design_test(tc, macros_state_the_run);
+    tcase_add_test(tc, the_books_numbers_are_the_records);
+    tcase_add_test(tc, record_statistics_recomputed_from_the_record);
     tcase_add_test(tc, loss_curve_data_is_the_run);
     tcase_add_test(tc, no_temporaries_left);
     suite_add_tcase(s, tc);
