@@ -470,7 +470,8 @@ START_TEST(help_lists_every_option)
 {
     static const char *const options[] = {
         "--steps", "--lr", "--weight-decay", "--seed", "--text", "--json", "--tex",
-        "--gradcheck", "--quiet", "--help", "--version"
+        "--gradcheck", "--quiet", "--help", "--version",
+        "-n", "-l", "-w", "-s", "-j", "-t", "-g", "-q", "-h", "-V"
     };
     Area a;
     area_new(&a);
@@ -486,6 +487,21 @@ START_TEST(help_lists_every_option)
     for (size_t k = 0; k < sizeof options / sizeof options[0]; k++)
         ck_assert_msg(mentions_option(r.out, options[k]),
                       "--help does not mention %s", options[k]);
+    /* the defaults are config_default's */
+    Config d;
+    config_default(&d);
+    char want[4][64];
+    snprintf(want[0], sizeof want[0], "--steps N ");
+    snprintf(want[1], sizeof want[1], "(default %d)\n", d.steps);
+    snprintf(want[2], sizeof want[2], "--seed N ");
+    snprintf(want[3], sizeof want[3], "(default %lu)\n", (unsigned long)d.seed);
+    for (int k = 0; k < 4; k += 2) {
+        const char *line = strstr(r.out, want[k]);
+        ck_assert_msg(line != NULL, "--help has no line with %s", want[k]);
+        const char *end = strchr(line, '\n'), *def = strstr(line, want[k + 1]);
+        ck_assert_msg(def && def < end + 1 && def[strlen(want[k + 1]) - 1] == '\n',
+                      "--help: the line of %sdoes not end in %s", want[k], want[k + 1]);
+    }
     result_free(&r);
     area_free(&a);
 }
