@@ -166,12 +166,14 @@ $(B)/tinygpt: $(B)/main.o $(B)/libtinygpt.a
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ---------------------------------------------------------------- run
-# The trainer writes build/run.json and the book's fragments in build/run/.
+# The trainer checks the gradients, then writes build/run.json and the
+# book's fragments in build/run/.  It replaces each file atomically and
+# writes nothing when the check fails, so the old fragments are not deleted
+# first: a failing run leaves the previous fragments and book in place.
 $(B)/run.stamp: $(B)/tinygpt
 	$(call msg,RUN,$(B)/run.json)
-	$(Q)rm -rf $(B)/run
 	$(Q)mkdir -p $(B)/run
-	$(Q)$(B)/tinygpt --quiet --json $(B)/run.json --tex $(B)/run
+	$(Q)$(B)/tinygpt --quiet --gradcheck --json $(B)/run.json --tex $(B)/run
 	$(Q)touch $@
 
 # ---------------------------------------------------------------- weave
@@ -324,9 +326,31 @@ deps-torch:
 	fi
 
 # ---------------------------------------------------------------- man, install, clean
-$(B)/tinygpt.1: man/tinygpt.1.md | $(B)
+# The page's defaults and limits come from the trainer's --help, which
+# prints them from config_default, so they are defined once, in the code.
+# MAN_VALUES reads the help into NAME<TAB>VALUE lines: each "(default V)"
+# gives NAME (the option's long name, e.g. steps), each range "A to B" gives
+# NAME_min and NAME_max, and "up to N words" gives NAME_words.  MAN_SUBST
+# replaces every @NAME@ in the page; one left over is an error.
+MAN_VALUES := match($$0, /--[a-z-]+/) { o = substr($$0, RSTART + 2, RLENGTH - 2) } \
+  match($$0, /\(default [^)]*\)/) { v = substr($$0, RSTART + 9, RLENGTH - 10); \
+    gsub(/"/, "", v); print o "\t" v } \
+  match($$0, /[0-9]+ to [0-9]+/) { split(substr($$0, RSTART, RLENGTH), r, / to /); \
+    print o "_min\t" r[1]; print o "_max\t" r[2] } \
+  match($$0, /up to [0-9]+ words/) { split(substr($$0, RSTART, RLENGTH), r, / /); \
+    print o "_words\t" r[3] }
+MAN_SUBST := NR == FNR { v["@" $$1 "@"] = $$2; next } \
+  { for (k in v) while ((i = index($$0, k)) > 0) \
+      $$0 = substr($$0, 1, i - 1) v[k] substr($$0, i + length(k)); print }
+
+$(B)/tinygpt.1: man/tinygpt.1.md $(B)/tinygpt | $(B)
 	$(call msg,MAN,$@)
-	$(Q)pandoc -s -f markdown-smart -t man $< -o $@.tmp
+	$(Q)$(B)/tinygpt --help | awk '$(MAN_VALUES)' > $@.values
+	$(Q)awk -F'\t' '$(MAN_SUBST)' $@.values $< > $@.md
+	$(Q)if grep -o '@[A-Za-z_-]*@' $@.md | sort -u | sed 's|^|$<: $(B)/tinygpt --help gives no value for |' | grep . >&2; \
+	  then rm -f $@.md $@.values; exit 1; fi
+	$(Q)pandoc -s -f markdown-smart -t man $@.md -o $@.tmp
+	$(Q)rm -f $@.md $@.values
 	$(Q)mv -f $@.tmp $@
 
 man: $(B)/tinygpt.1
