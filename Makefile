@@ -56,10 +56,10 @@ DESTDIR ?=
 # Every Debian package the build, the book and the tests need.  lmodern,
 # tex-gyre and texlive-plain-generic are only Recommends of the TeX packages,
 # and libc6-dev only a Recommends of gcc, so they are named here because
-# `make deps` installs with --no-install-recommends.  bibtex is in
-# texlive-binaries, plain.bst in texlive-base, natbib and plainnat.bst in
-# texlive-latex-base: the first two come with the third, and are named
-# for what the book uses directly.
+# `make deps` installs with --no-install-recommends.  The bibliography
+# needs bibtex (texlive-binaries), natbib.sty and plainnat.bst
+# (texlive-latex-base); texlive-latex-base depends on texlive-binaries and
+# texlive-base, which are named anyway since the book runs bibtex.
 DEB_PACKAGES := make gcc libc6-dev pkg-config check valgrind noweb pandoc \
   latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra \
   texlive-fonts-recommended texlive-pictures texlive-plain-generic \
