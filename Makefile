@@ -46,7 +46,7 @@ CHECK_LIBS   = $(shell pkg-config --libs check)
 TEST_SRCS    := $(wildcard tests/*.c)
 TEST_HDRS    := $(wildcard tests/*.h)
 
-BOOK_SRCS := $(wildcard book/*.sty book/*.cls book/*.tex)
+BOOK_SRCS := $(wildcard book/*.sty book/*.cls book/*.tex book/*.bib)
 
 MAN_PAGE  := $(B)/tinygpt.1
 
@@ -56,11 +56,14 @@ DESTDIR ?=
 # Every Debian package the build, the book and the tests need.  lmodern,
 # tex-gyre and texlive-plain-generic are only Recommends of the TeX packages,
 # and libc6-dev only a Recommends of gcc, so they are named here because
-# `make deps` installs with --no-install-recommends.
+# `make deps` installs with --no-install-recommends.  The bibliography
+# needs bibtex (texlive-binaries), natbib.sty and plainnat.bst
+# (texlive-latex-base); texlive-latex-base depends on texlive-binaries and
+# texlive-base, which are named anyway since the book runs bibtex.
 DEB_PACKAGES := make gcc libc6-dev pkg-config check valgrind noweb pandoc \
   latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra \
   texlive-fonts-recommended texlive-pictures texlive-plain-generic \
-  lmodern tex-gyre poppler-utils
+  texlive-base texlive-binaries lmodern tex-gyre poppler-utils
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # One line per step (none with make -s); V=1 shows the commands instead.
@@ -186,9 +189,11 @@ $(B)/tinygpt.tex: $(NW) book/index-filter | $(B)
 
 # ---------------------------------------------------------------- typeset
 # latexmk runs in build/, so the book \inputs the fragments as run/NAME and
-# finds book/*.sty through TEXINPUTS.  On an error only the log's error lines
-# are shown; undefined references or citations and missing files fail too.
-LATEXMK := TEXINPUTS=../book//: max_print_line=10000 \
+# finds book/*.sty through TEXINPUTS; bibtex, which latexmk runs when the
+# .aux asks for it, finds book/tinygpt.bib through BIBINPUTS.  On an error
+# only the log's error lines are shown; undefined references or citations
+# and missing files fail too.
+LATEXMK := TEXINPUTS=../book//: BIBINPUTS=../book//: max_print_line=10000 \
   latexmk -pdf -interaction=nonstopmode -halt-on-error -quiet
 # From each error line (starting with !) print up to four more lines, through
 # the "l.NNN" line that shows where TeX stopped and its continuation.

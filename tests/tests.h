@@ -25,6 +25,7 @@ Suite *adamw_suite(void);
 Suite *training_suite(void);
 Suite *report_suite(void);
 Suite *cli_suite(void);
+Suite *book_suite(void);
 
 /* |got - ref| <= atol + rtol * |ref|; NaN never passes. */
 #define CHECK_CLOSE(got, ref, atol, rtol)                                    \
