@@ -34,7 +34,7 @@ LIBOBJS := $(B)/tinygpt.o $(B)/report.o
 
 # CFLAGS and LDLIBS can be changed on the command line (make CFLAGS=...) but
 # not by the environment: -ffp-contract=off keeps the numbers bit for bit.
-CFLAGS   = -std=c11 -O2 -g -Wall -Wextra -Wpedantic -Werror -ffp-contract=off
+CFLAGS   = -std=c11 -O3 -g -Wall -Wextra -Wpedantic -Werror -ffp-contract=off -fno-math-errno
 LDLIBS   = -lm
 DIMS     ?=
 override CPPFLAGS += $(DIMS)
