@@ -1,7 +1,12 @@
 # tinygpt: one noweb source, tinygpt.nw, becomes a C trainer and a book.
 #
 #   make            tangle -> compile -> run -> weave -> typeset book/tinygpt.pdf
-#   make check      build and run the Check tests in tests/ (alias: make test)
+#   make check      build and run the Check tests in tests/ (alias: make test),
+#                   after make check-book
+#   make check-book test that the book's build fails on LaTeX's problems and
+#                   names their lines of tinygpt.nw, in a copy of this tree
+#   make check-sizes  build the book at other model sizes, each in a copy of
+#                   this tree, with STRICT=1 (tests/book-checks.sh)
 #   make deps       apt-get install whatever Debian packages are missing
 #   make bench      time a training step, C against PyTorch, at several sizes,
 #                   and the cost of rebuilding (see bench/)
@@ -13,6 +18,7 @@
 #   make clean      remove build/ and book/tinygpt.pdf
 #
 #   make V=1                    show the full commands
+#   make STRICT=1               overfull boxes and false claims in the book fail
 #   make DIMS='-DD_MODEL=64'    extra -D flags for the C code (forces a rebuild)
 #   make bench DIMS='-DD_MODEL=64 -DD_FF=256'   the headline model of the bench
 #                               (built apart, in build/bench/; build/ is untouched)
@@ -75,7 +81,7 @@ else
   msg  = $(if $(findstring s,$(firstword -$(MAKEFLAGS))),@:,@printf '%-6s %s\n' '$(1)' '$(2)')
 endif
 
-.PHONY: all check test deps man install uninstall clean bench check-torch deps-torch
+.PHONY: all check check-book check-sizes test deps man install uninstall clean bench check-torch deps-torch
 all: $(BOOK) $(MAN_PAGE)
 
 # ---------------------------------------------------------------- flags
@@ -245,7 +251,22 @@ $(B)/san/check_tinygpt: $(TEST_SRCS) $(TEST_HDRS) $(TANGLED) $(B)/flags
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=all \
   --errors-for-leak-kinds=all
 
-check: $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
+# make check-book runs tests/book-checks.sh: in a copy of this tree (no
+# build/), a clean build passes with STRICT=1, and an unbalanced brace, an
+# undefined reference, a missing fragment each fail, naming their line of
+# tinygpt.nw, and leave the last good book in place.  make check-sizes builds
+# the book in copies at other model sizes (tests/book-checks.sh --sizes),
+# each of which must pass with STRICT=1 too.  The copies' makes run with -j2.
+check-book:
+	$(call msg,CHECK,tests/book-checks.sh)
+	$(Q)tests/book-checks.sh
+
+check-sizes:
+	$(call msg,CHECK,tests/book-checks.sh --sizes)
+	$(Q)tests/book-checks.sh --sizes
+
+# check-book first, so that Check's summary line is the last line of output.
+check: check-book $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
 	$(call msg,VALGRIND,$(B)/tinygpt --steps 3)
 	$(Q)rm -rf $(B)/vg && mkdir -p $(B)/vg
 	$(Q)$(VALGRIND) $(B)/tinygpt --quiet --steps 3 --json $(B)/vg.json --tex $(B)/vg
