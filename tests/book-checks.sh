@@ -7,7 +7,8 @@
 #   (d) a clean build passes with STRICT=1: no LaTeX problem, no overfull
 #       box over 2pt, no false claim;
 #   (a) an unbalanced { in a prose line fails, naming that line of tinygpt.nw;
-#   (b) \ref{nonexistent} fails, naming the label and the line;
+#   (b) \ref{nonexistent} fails, naming the label and the line (in the last
+#       chunk, where the lines of tinygpt.tex and tinygpt.nw differ);
 #   (e) a false claim and an overfull box are shown at their lines but do
 #       not fail the plain build, and do fail with STRICT=1;
 #   (c) \input{run/nonexistent} fails, naming the file and the line (last:
@@ -104,6 +105,15 @@ P=$(awk '
     s = $0; depth += gsub(/\\begin\{/, "", s) - gsub(/\\end\{/, "", s); prev = $0
   }' total="$(wc -l < "$nw")" "$nw")
 [ -n "$P" ] || { echo "book-checks: FAIL no plain prose line found in tinygpt.nw to break" >&2; exit 1; }
+# And the first line of the last documentation chunk: with -delay noweave
+# puts the index before that chunk, so there the lines of tinygpt.tex are
+# not those of tinygpt.nw.
+Q=$(awk '
+  /^@( |$)/ { q = ""; docs = 1; next }
+  /^<<.*>>=$/ { docs = 0; next }
+  docs && q == "" && /[^ \t]/ && !/%|\\end\{document\}/ { q = NR }
+  END { print q }' "$nw")
+[ -n "$Q" ] || { echo "book-checks: FAIL no line found in the last documentation chunk of tinygpt.nw" >&2; exit 1; }
 
 # expect_failure CASE TEXT...: make fails, its output names each TEXT, and
 # the last good book is still there.
@@ -124,9 +134,9 @@ expect_failure() {
 sed -i "${P}s/\$/ {/" "$nw"
 expect_failure "(a) unbalanced { at tinygpt.nw:$P" "tinygpt.nw:$P:" "inside a group"
 
-# (b) an undefined reference
-sed -i "${P}s/\$/ \\\\ref{nonexistent}/" "$nw"
-expect_failure "(b) \\ref{nonexistent} at tinygpt.nw:$P" "tinygpt.nw:$P:" "nonexistent"
+# (b) an undefined reference, in the last chunk
+sed -i "${Q}s/\$/ \\\\ref{nonexistent}/" "$nw"
+expect_failure "(b) \\ref{nonexistent} at tinygpt.nw:$Q" "tinygpt.nw:$Q:" "nonexistent"
 
 # (e) a false claim, as the book logs it, and an overfull box
 sed -i "${P}s/^/\\\\typeout{tinygpt: false claim demo on input line 1.}\\\\noindent\\\\hbox to 1.1\\\\textwidth{x\\\\hfil}\\\\par /; ${P}s/\$/ % \\\\claim{demo}/" "$nw"
