@@ -222,6 +222,8 @@ ifneq ($(filter-out clean deps bench deps-torch,$(or $(MAKECMDGOALS),all)),)
     $(file >$(B)/strict,STRICT=$(strip $(STRICT)))
   endif
 endif
+$(B)/strict: | $(B)
+	$(Q)echo 'STRICT=$(strip $(STRICT))' > $@
 
 $(BOOK): $(B)/tinygpt.tex $(B)/tinygpt.nwlines $(B)/run.stamp $(B)/strict \
     $(BOOK_SRCS) book/latex-log
