@@ -1,7 +1,12 @@
 # tinygpt: one noweb source, tinygpt.nw, becomes a C trainer and a book.
 #
 #   make            tangle -> compile -> run -> weave -> typeset book/tinygpt.pdf
-#   make check      build and run the Check tests in tests/ (alias: make test)
+#   make check      build and run the Check tests in tests/ (alias: make test),
+#                   after make check-book
+#   make check-book test that the book's build fails on LaTeX's problems and
+#                   names their lines of tinygpt.nw, in a copy of this tree
+#   make check-sizes  build the book at other model sizes, each in a copy of
+#                   this tree, with STRICT=1 (tests/book-checks.sh)
 #   make deps       apt-get install whatever Debian packages are missing
 #   make bench      time a training step, C against PyTorch, at several sizes,
 #                   and the cost of rebuilding (see bench/)
@@ -13,6 +18,7 @@
 #   make clean      remove build/ and book/tinygpt.pdf
 #
 #   make V=1                    show the full commands
+#   make STRICT=1               overfull boxes and false claims in the book fail
 #   make DIMS='-DD_MODEL=64'    extra -D flags for the C code (forces a rebuild)
 #   make bench DIMS='-DD_MODEL=64 -DD_FF=256'   the headline model of the bench
 #                               (built apart, in build/bench/; build/ is untouched)
@@ -75,7 +81,7 @@ else
   msg  = $(if $(findstring s,$(firstword -$(MAKEFLAGS))),@:,@printf '%-6s %s\n' '$(1)' '$(2)')
 endif
 
-.PHONY: all check test deps man install uninstall clean bench check-torch deps-torch
+.PHONY: all check check-book check-sizes test deps man install uninstall clean bench check-torch deps-torch
 all: $(BOOK) $(MAN_PAGE)
 
 # ---------------------------------------------------------------- flags
@@ -182,34 +188,50 @@ $(B)/run.stamp: $(B)/tinygpt
 # ---------------------------------------------------------------- weave
 # book/index-filter drops the locals that noweb's C autodefs mistakes for
 # definitions, so the identifier index lists only the program's names.
-$(B)/tinygpt.tex: $(NW) book/index-filter | $(B)
-	$(call msg,WEAVE,$@)
-	$(Q)noweave -delay -autodefs c -filter book/index-filter -index $(NW) > $@.tmp
-	$(Q)mv -f $@.tmp $@
+# book/line-filter writes build/tinygpt.nwlines, the line of tinygpt.nw where
+# each chunk starts, with which book/latex-log maps a line of
+# build/tinygpt.tex back to tinygpt.nw (see book/line-filter for how).
+$(B)/tinygpt.tex $(B)/tinygpt.nwlines &: $(NW) book/index-filter book/line-filter | $(B)
+	$(call msg,WEAVE,$(B)/tinygpt.tex)
+	$(Q)noweave -delay -filter 'book/line-filter $(B)/tinygpt.nwlines.tmp' \
+	  -autodefs c -filter book/index-filter -index $(NW) > $(B)/tinygpt.tex.tmp
+	$(Q)mv -f $(B)/tinygpt.nwlines.tmp $(B)/tinygpt.nwlines
+	$(Q)mv -f $(B)/tinygpt.tex.tmp $(B)/tinygpt.tex
 
 # ---------------------------------------------------------------- typeset
 # latexmk runs in build/, so the book \inputs the fragments as run/NAME and
 # finds book/*.sty through TEXINPUTS; bibtex, which latexmk runs when the
-# .aux asks for it, finds book/tinygpt.bib through BIBINPUTS.  On an error
-# only the log's error lines are shown; undefined references or citations
-# and missing files fail too.
+# .aux asks for it, finds book/tinygpt.bib through BIBINPUTS.
+# book/latex-log then reads the log and shows, each at its line of
+# tinygpt.nw (or of the fragment and its \input): errors (only the log's
+# error lines), a group left open at \end{document}, undefined references or
+# citations and missing files, all of which fail; and overfull boxes over
+# 2pt and false claims, which fail only with STRICT=1.  On failure
+# book/tinygpt.pdf is left as it was, the last good one.
 LATEXMK := TEXINPUTS=../book//: BIBINPUTS=../book//: max_print_line=10000 \
   latexmk -pdf -interaction=nonstopmode -halt-on-error -quiet
-# From each error line (starting with !) print up to four more lines, through
-# the "l.NNN" line that shows where TeX stopped and its continuation.
-LOG_ERRORS := /^! +==> Fatal error/ {next} /^Here is how much/ {n=0} /^$$/ {next} \
-  /^!/ {n=5} n>0 {print; n--; if ($$0 ~ /^l\.[0-9]/) n=1}
-LOG_PROBLEMS := undefined references|undefined citations|Reference .* undefined|Citation .* undefined|File .* not found
+STRICT ?=
+LATEX_LOG = book/latex-log $(if $(filter 1,$(STRICT)),-s) $(B)/tinygpt.log \
+  $(B)/tinygpt.tex $(B)/tinygpt.nwlines $(NW)
 
-$(BOOK): $(B)/tinygpt.tex $(B)/run.stamp $(BOOK_SRCS)
+# build/strict holds the value of STRICT, rewritten only when it changes, so
+# that make STRICT=1 checks again a book that make alone has just built.
+ifneq ($(filter-out clean deps bench deps-torch,$(or $(MAKECMDGOALS),all)),)
+  ifneq (STRICT=$(strip $(STRICT)),$(strip $(file <$(B)/strict)))
+    $(shell mkdir -p $(B))
+    $(file >$(B)/strict,STRICT=$(strip $(STRICT)))
+  endif
+endif
+$(B)/strict: | $(B)
+	$(Q)echo 'STRICT=$(strip $(STRICT))' > $@
+
+$(BOOK): $(B)/tinygpt.tex $(B)/tinygpt.nwlines $(B)/run.stamp $(B)/strict \
+    $(BOOK_SRCS) book/latex-log
 	$(call msg,LATEX,$@)
-	$(Q)cd $(B) && $(LATEXMK) tinygpt.tex > latexmk.out 2>&1 || { \
-	  if grep -q '^!' tinygpt.log 2>/dev/null; \
-	  then awk '$(LOG_ERRORS)' tinygpt.log; \
-	  else tail -n 20 latexmk.out; fi; \
-	  echo "LaTeX failed: see $(B)/tinygpt.log"; exit 1; } >&2
-	$(Q)if grep -E '$(LOG_PROBLEMS)' $(B)/tinygpt.log >&2; then \
-	  echo "LaTeX: undefined references or missing files: see $(B)/tinygpt.log" >&2; exit 1; fi
+	$(Q)(cd $(B) && $(LATEXMK) tinygpt.tex) > $(B)/latexmk.out 2>&1 || { \
+	  $(LATEX_LOG) && { tail -n 20 $(B)/latexmk.out; \
+	    echo "LaTeX failed: see $(B)/tinygpt.log"; }; exit 1; } >&2
+	$(Q)$(LATEX_LOG) >&2
 	$(Q)cp $(B)/tinygpt.pdf $@
 
 # ---------------------------------------------------------------- check
@@ -231,7 +253,22 @@ $(B)/san/check_tinygpt: $(TEST_SRCS) $(TEST_HDRS) $(TANGLED) $(B)/flags
 VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=all \
   --errors-for-leak-kinds=all
 
-check: $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
+# make check-book runs tests/book-checks.sh: in a copy of this tree (no
+# build/), a clean build passes with STRICT=1, and an unbalanced brace, an
+# undefined reference, a missing fragment each fail, naming their line of
+# tinygpt.nw, and leave the last good book in place.  make check-sizes builds
+# the book in copies at other model sizes (tests/book-checks.sh --sizes),
+# each of which must pass with STRICT=1 too.  The copies' makes run with -j2.
+check-book:
+	$(call msg,CHECK,tests/book-checks.sh)
+	$(Q)tests/book-checks.sh
+
+check-sizes:
+	$(call msg,CHECK,tests/book-checks.sh --sizes)
+	$(Q)tests/book-checks.sh --sizes
+
+# check-book first, so that Check's summary line is the last line of output.
+check: check-book $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
 	$(call msg,VALGRIND,$(B)/tinygpt --steps 3)
 	$(Q)rm -rf $(B)/vg && mkdir -p $(B)/vg
 	$(Q)$(VALGRIND) $(B)/tinygpt --quiet --steps 3 --json $(B)/vg.json --tex $(B)/vg
