@@ -256,7 +256,8 @@ VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=a
 # make check-book runs tests/book-checks.sh: in a copy of this tree (no
 # build/), a clean build passes with STRICT=1, and an unbalanced brace, an
 # undefined reference, a missing fragment each fail, naming their line of
-# tinygpt.nw, and leave the last good book in place.  make check-sizes builds
+# tinygpt.nw, and leave the last good book in place, and a backward pass
+# broken on purpose stops the book's run.  make check-sizes builds
 # the book in copies at other model sizes (tests/book-checks.sh --sizes),
 # each of which must pass with STRICT=1 too.  The copies' makes run with -j2.
 check-book:
@@ -267,8 +268,9 @@ check-sizes:
 	$(call msg,CHECK,tests/book-checks.sh --sizes)
 	$(Q)tests/book-checks.sh --sizes
 
-# check-book first, so that Check's summary line is the last line of output.
-check: check-book $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
+# check-book and check-sizes first, so that Check's summary line is the last
+# line of output.
+check: check-book check-sizes $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
 	$(call msg,VALGRIND,$(B)/tinygpt --steps 3)
 	$(Q)rm -rf $(B)/vg && mkdir -p $(B)/vg
 	$(Q)$(VALGRIND) $(B)/tinygpt --quiet --steps 3 --json $(B)/vg.json --tex $(B)/vg

@@ -4,9 +4,10 @@
 # build/), so that the tree itself and its build/ are left alone.
 #
 # Without arguments (make check-book, part of make check), in one copy:
-#   (d) a clean build passes (with BOOK_CHECKS_STRICT=1, with STRICT=1: no
-#       overfull box over 2pt, no false claim; not yet the default, since
-#       the book has an overfull box today);
+#   (d) a clean build passes with STRICT=1: no overfull box over 2pt, no
+#       false claim (BOOK_CHECKS_STRICT=0 relaxes it to a plain build);
+#   (f) a backward pass broken on purpose (one gradient scaled by 1.01)
+#       fails the book's run, naming the failing tensors, and writes nothing;
 #   (a) an unbalanced { in a prose line fails, naming that line of tinygpt.nw;
 #   (b) \ref{nonexistent} fails, naming the label and the line (in the last
 #       chunk, where the lines of tinygpt.tex and tinygpt.nw differ);
@@ -88,9 +89,8 @@ nw=$w/tinygpt.nw
 cp "$nw" "$tmp/tinygpt.nw.orig"
 restore() { cp "$tmp/tinygpt.nw.orig" "$nw"; }
 
-# (d) a clean build; strict once the book has no overfull box over 2pt
-# (today it has one), which BOOK_CHECKS_STRICT=1 asks for already.
-if [ "${BOOK_CHECKS_STRICT:-0}" = 1 ]; then strict=STRICT=1; else strict=STRICT=; fi
+# (d) a clean build, strict: no overfull box over 2pt and no false claim.
+if [ "${BOOK_CHECKS_STRICT:-1}" = 1 ]; then strict=STRICT=1; else strict=STRICT=; fi
 if build "$w" "$strict"; then pass
 else fail "(d) a clean build fails with $strict"; fi
 [ -s "$w/book/tinygpt.pdf" ] || { echo "book-checks: FAIL no book/tinygpt.pdf to test with" >&2; exit 1; }
@@ -152,6 +152,17 @@ elif ! grep -qF "STRICT=1" "$tmp/out"; then fail "$case: make STRICT=1 fails but
 elif [ "$(cksum < "$w/book/tinygpt.pdf")" != "$good" ]; then fail "$case: book/tinygpt.pdf is not the last good one"
 else pass; fi
 restore
+
+# (f) a wrong gradient: the GELU's backward line scaled by 1.01. The
+# gradient check of the book's run must refuse it, name the tensors, and
+# leave the last good book.
+G=$(grep -n 'dx\[i\] += dout\[i\] \* gelu_derivative(x\[i\]);' "$nw" | cut -d: -f1 | head -n 1)
+if [ -z "$G" ]; then fail "(f) no GELU backward line found in tinygpt.nw to break"
+else
+  sed -i "${G}s/+= dout/+= 1.01 * dout/" "$nw"
+  expect_failure "(f) a scaled backward line at tinygpt.nw:$G" "gradient check failed:" "W1" \
+    "nothing written"
+fi
 
 # (c) a missing fragment
 sed -i "${P}s/^/\\\\input{run\\/nonexistent}/" "$nw"
