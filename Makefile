@@ -259,7 +259,7 @@ VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --show-leak-kinds=a
 # tinygpt.nw, and leave the last good book in place, and a backward pass
 # broken on purpose stops the book's run.  make check-sizes builds
 # the book in copies at other model sizes (tests/book-checks.sh --sizes),
-# each of which must pass with STRICT=1 too.  The copies' makes run with -j2.
+# each of which must pass with no overfull box (false claims are listed).  The copies' makes run with -j2.
 check-book:
 	$(call msg,CHECK,tests/book-checks.sh)
 	$(Q)tests/book-checks.sh
