@@ -99,6 +99,11 @@ endif
 $(B):
 	$(Q)mkdir -p $@
 
+# Written when the Makefile is read; again here if a `make clean all`
+# removed it in between.
+$(B)/flags: | $(B)
+	$(file >$@,$(FLAGS_LINE))
+
 # ---------------------------------------------------------------- tangle
 # One stamp tangles every root once per change of tinygpt.nw.  cpif leaves a
 # file whose text did not change untouched, and the empty recipe below makes
