@@ -142,6 +142,18 @@ static void assert_stderr_empty(const Result *r)
     ck_assert_msg(r->err_len == 0, "%s wrote on stderr: %.200s", r->what, r->err);
 }
 
+/* A quiet run that succeeds: status 0, nothing on stdout or stderr, and
+   the record it wrote to a.json (malloc'd). */
+static char *assert_quiet_success(const Area *a, const Result *r)
+{
+    assert_exit(r, 0);
+    assert_stdout_empty(r);
+    assert_stderr_empty(r);
+    char *json = slurp(a->json, NULL);
+    ck_assert_msg(json != NULL, "%s: no %s", r->what, a->json);
+    return json;
+}
+
 /* stderr is exactly one line, "tinygpt: ...\n", that contains each of NEEDLES. */
 static void assert_one_error_line(const Result *r, const char *const needles[])
 {
@@ -580,11 +592,7 @@ START_TEST(limits_are_accepted)
                            "--text", " like\tI ", "--quiet", "--json", a.json, NULL };
     Result r;
     run_tinygpt(&a, 022, args, &r);
-    assert_exit(&r, 0);
-    assert_stdout_empty(&r);
-    assert_stderr_empty(&r);
-    char *json = slurp(a.json, NULL);
-    ck_assert_msg(json != NULL, "%s: no %s", r.what, a.json);
+    char *json = assert_quiet_success(&a, &r);
     ck_assert_msg(strstr(json, "\"seed\": 4294967295,") && strstr(json, "\"steps\": 1,") &&
                   strstr(json, "\"weight_decay\": 0}") && strstr(json, "\"tokens\": [1,4,3,2]"),
                   "%s does not record the options given: %.400s", a.json, json);
@@ -756,11 +764,7 @@ START_TEST(short_options_and_abbreviations_work)
         args[n] = NULL;
         Result r;
         run_tinygpt(&a, 022, args, &r);
-        assert_exit(&r, 0);
-        assert_stdout_empty(&r);
-        assert_stderr_empty(&r);
-        char *json = slurp(a.json, NULL);
-        ck_assert_msg(json != NULL, "%s: no %s", r.what, a.json);
+        char *json = assert_quiet_success(&a, &r);
         ck_assert_int_eq(unlink(a.json), 0);
         if (!want) {
             ck_assert_msg(strstr(json, "\"seed\": 7,") && strstr(json, "\"steps\": 2,") &&
