@@ -1,0 +1,21 @@
+-- book/html.lua: pandoc filter for the HTML edition (book/htmlweave).
+-- book/htmlweave has already expanded the run's macros and replaced the
+-- chunks, figures and tables; what LaTeX pandoc could not read is left as
+-- raw LaTeX, which the HTML writer would drop silently.  This filter drops
+-- it too, but names it on the standard error, so that nothing is lost
+-- without a word.  Layout-only commands are dropped without a word.
+local quiet = {
+  ['\\noindent'] = true, ['\\medskip'] = true, ['\\smallskip'] = true,
+  ['\\bigskip'] = true, ['\\par'] = true, ['\\hfill'] = true,
+  ['\\centering'] = true, ['\\relax'] = true, ['\\raggedright'] = true,
+}
+local function drop(el)
+  if el.format == 'latex' or el.format == 'tex' then
+    local t = el.text:gsub('%s+$', '')
+    if not quiet[t] and not t:match('^\\(let|def|setlength|vspace|hspace)') then
+      io.stderr:write('html.lua: dropped LaTeX: ' .. t:sub(1, 120):gsub('\n', ' ') .. '\n')
+    end
+    return {}
+  end
+end
+return {{ RawInline = drop, RawBlock = drop }}
