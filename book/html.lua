@@ -7,12 +7,17 @@
 local quiet = {
   ['\\noindent'] = true, ['\\medskip'] = true, ['\\smallskip'] = true,
   ['\\bigskip'] = true, ['\\par'] = true, ['\\hfill'] = true,
-  ['\\centering'] = true, ['\\relax'] = true, ['\\raggedright'] = true,
+  ['\\centering'] = true, ['\\small'] = true, ['\\Large'] = true,
+  ['\\phantomsection'] = true, ['\\normalfont'] = true, ['\\relax'] = true, ['\\raggedright'] = true,
 }
 local function drop(el)
   if el.format == 'latex' or el.format == 'tex' then
     local t = el.text:gsub('%s+$', '')
-    if not quiet[t] and not t:match('^\\(let|def|setlength|vspace|hspace)') then
+    local layout = false
+    for _, p in ipairs({'let', 'def', 'setlength', 'vspace', 'hspace', 'bookmarksetup', 'quad'}) do
+      if t:sub(1, #p + 1) == '\\' .. p then layout = true end
+    end
+    if not quiet[t] and not layout then
       io.stderr:write('html.lua: dropped LaTeX: ' .. t:sub(1, 120):gsub('\n', ' ') .. '\n')
     end
     return {}
