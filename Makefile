@@ -400,7 +400,7 @@ html: $(HTML_DIR)/index.html
 # in DEB_PACKAGES: only this target uses it (make deps-html).
 check-html: $(HTML_DIR)/index.html
 	$(call msg,CHECK,book/html-check $(HTML_DIR))
-	$(Q)book/html-check $(HTML_DIR) $(B)/html-check
+	$(Q)book/html-check $(HTML_DIR) $(B)/html-check $(BOOK)
 
 DEB_PACKAGES_HTML := chromium
 deps-html:
