@@ -15,7 +15,8 @@
 #   make html       the HTML edition, book/html/ (index.html and one page a
 #                   chapter), from the same source and run as the PDF
 #   make check-html open every page of it in headless Chromium and check it
-#   make deps-html  apt-get install chromium, for make check-html
+#   make deps-html  apt-get install python3 and chromium, for make html and
+#                   make check-html
 #   make man        the manual page build/tinygpt.1 from man/tinygpt.1.md
 #   make install    install the trainer, its manual page and the book under $(PREFIX)
 #   make uninstall  remove them again
@@ -397,18 +398,22 @@ html: $(HTML_DIR)/index.html
 
 # make check-html opens every page in headless Chromium, at a desktop's and
 # a phone's width (book/html-check says what it checks).  Chromium is not
-# in DEB_PACKAGES: only this target uses it (make deps-html).
+# in DEB_PACKAGES: only this target uses it, and it is large.  make
+# deps-html installs it, and python3 (the standard library only), which
+# book/htmlweave and book/html-check need and a minimal Debian may lack;
+# everything else make html uses (pandoc, pdftocairo, LaTeX with
+# preview.sty, a dependency of texlive-latex-extra) is in DEB_PACKAGES.
 check-html: $(HTML_DIR)/index.html
 	$(call msg,CHECK,book/html-check $(HTML_DIR))
 	$(Q)book/html-check $(HTML_DIR) $(B)/html-check $(BOOK)
 
-DEB_PACKAGES_HTML := chromium
+DEB_PACKAGES_HTML := python3 chromium
 deps-html:
 	$(Q)missing=$$(for p in $(DEB_PACKAGES_HTML); do \
 	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -qx 'install ok installed' || echo "$$p"; \
 	  done); \
 	if [ -z "$$missing" ]; then \
-	  echo "DEPS   $(DEB_PACKAGES_HTML) installed"; \
+	  echo "DEPS   $(DEB_PACKAGES_HTML) are installed"; \
 	else \
 	  echo "DEPS   installing" $$missing; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
