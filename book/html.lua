@@ -23,4 +23,12 @@ local function drop(el)
     return {}
   end
 end
-return {{ RawInline = drop, RawBlock = drop }}
+-- The number of formulas, for book/html-check: the page must show as
+-- many MathML elements (a formula pandoc cannot convert is left as TeX).
+local function count(doc)
+  local n = 0
+  pandoc.walk_block(pandoc.Div(doc.blocks), { Math = function (m) n = n + 1 end })
+  doc.blocks:insert(pandoc.RawBlock('html', '<!-- tinygpt-math: ' .. n .. ' -->'))
+  return doc
+end
+return {{ RawInline = drop, RawBlock = drop }, { Pandoc = count }}
