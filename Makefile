@@ -12,10 +12,15 @@
 #                   and the cost of rebuilding (see bench/)
 #   make check-torch  check the trainer's run record against PyTorch autograd
 #   make deps-torch apt-get install python3-torch, for the two targets above
+#   make html       the HTML edition, book/html/ (index.html and one page a
+#                   chapter), from the same source and run as the PDF
+#   make check-html open every page of it in headless Chromium and check it
+#   make deps-html  apt-get install python3 and chromium, for make html and
+#                   make check-html
 #   make man        the manual page build/tinygpt.1 from man/tinygpt.1.md
 #   make install    install the trainer, its manual page and the book under $(PREFIX)
 #   make uninstall  remove them again
-#   make clean      remove build/ and book/tinygpt.pdf
+#   make clean      remove build/, book/tinygpt.pdf and book/html/
 #
 #   make V=1                    show the full commands
 #   make STRICT=1               overfull boxes and false claims in the book fail
@@ -81,7 +86,8 @@ else
   msg  = $(if $(findstring s,$(firstword -$(MAKEFLAGS))),@:,@printf '%-6s %s\n' '$(1)' '$(2)')
 endif
 
-.PHONY: all check check-book check-sizes test deps man install uninstall clean bench check-torch deps-torch
+.PHONY: all check check-book check-sizes test deps man install uninstall clean bench check-torch deps-torch \
+  html check-html deps-html
 all: $(BOOK) $(MAN_PAGE)
 
 # ---------------------------------------------------------------- flags
@@ -89,7 +95,7 @@ all: $(BOOK) $(MAN_PAGE)
 # the Makefile) only when that line changes, so a new DIMS or CFLAGS
 # recompiles everything and an unchanged one touches nothing.
 FLAGS_LINE := $(strip $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS))
-ifneq ($(filter-out clean deps bench deps-torch,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out clean deps bench deps-torch deps-html,$(or $(MAKECMDGOALS),all)),)
   ifneq ($(FLAGS_LINE),$(strip $(file <$(B)/flags)))
     $(shell mkdir -p $(B))
     $(file >$(B)/flags,$(FLAGS_LINE))
@@ -221,7 +227,7 @@ LATEX_LOG = book/latex-log $(if $(filter 1,$(STRICT)),-s) $(B)/tinygpt.log \
 
 # build/strict holds the value of STRICT, rewritten only when it changes, so
 # that make STRICT=1 checks again a book that make alone has just built.
-ifneq ($(filter-out clean deps bench deps-torch,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out clean deps bench deps-torch deps-html,$(or $(MAKECMDGOALS),all)),)
   ifneq (STRICT=$(strip $(STRICT)),$(strip $(file <$(B)/strict)))
     $(shell mkdir -p $(B))
     $(file >$(B)/strict,STRICT=$(strip $(STRICT)))
@@ -374,6 +380,51 @@ deps-torch:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-torch; \
 	fi
 
+# ---------------------------------------------------------------- html
+# The HTML edition.  book/htmlweave is a noweb back end of its own: it
+# reads tinygpt.nw and the run (build/run/, build/run.json), expands the
+# run's macros in the prose, typesets every figure with LaTeX and the
+# book's package and turns it into SVG (pdftocairo), and has pandoc
+# (--mathml, with the filter book/html.lua) convert each chapter.  It uses
+# the PDF build's .aux and .bbl for the numbers of references and
+# citations, so the HTML depends on the PDF, and `make html` brings a
+# change of code or prose to both editions.  book/html/ is replaced whole
+# only when the build succeeds.
+HTML_DIR  := book/html
+HTML_SRCS := book/htmlweave book/html.lua book/html.css
+
+$(HTML_DIR)/index.html: $(NW) $(BOOK) $(B)/run.stamp $(HTML_SRCS)
+	$(call msg,HTML,$(HTML_DIR)/)
+	$(Q)rm -rf $(B)/html.out
+	$(Q)book/htmlweave $(NW) $(B) $(B)/html.out
+	$(Q)rm -rf $(HTML_DIR) && mv $(B)/html.out $(HTML_DIR)
+
+html: $(HTML_DIR)/index.html
+
+# make check-html opens every page in headless Chromium, at a desktop's and
+# a phone's width (book/html-check says what it checks).  Chromium is not
+# in DEB_PACKAGES: only this target uses it, and it is large.  make
+# deps-html installs it, and python3 (the standard library only), which
+# book/htmlweave and book/html-check need and a minimal Debian may lack;
+# everything else make html uses (pandoc, pdftocairo, LaTeX with
+# preview.sty, a dependency of texlive-latex-extra) is in DEB_PACKAGES.
+check-html: $(HTML_DIR)/index.html
+	$(call msg,CHECK,book/html-check $(HTML_DIR))
+	$(Q)book/html-check $(HTML_DIR) $(B)/html-check $(BOOK)
+
+DEB_PACKAGES_HTML := python3 chromium
+deps-html:
+	$(Q)missing=$$(for p in $(DEB_PACKAGES_HTML); do \
+	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -qx 'install ok installed' || echo "$$p"; \
+	  done); \
+	if [ -z "$$missing" ]; then \
+	  echo "DEPS   $(DEB_PACKAGES_HTML) are installed"; \
+	else \
+	  echo "DEPS   installing" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
 # ---------------------------------------------------------------- man, install, clean
 # The page's defaults and limits come from the trainer's --help, which
 # prints them from config_default, so they are defined once, in the code.
@@ -419,5 +470,5 @@ uninstall:
 	$(Q)rmdir $(DESTDIR)$(PREFIX)/share/doc/tinygpt 2>/dev/null || true
 
 clean:
-	$(call msg,CLEAN,$(B)/ $(BOOK))
-	$(Q)rm -rf $(B) $(BOOK)
+	$(call msg,CLEAN,$(B)/ $(BOOK) $(HTML_DIR)/)
+	$(Q)rm -rf $(B) $(BOOK) $(HTML_DIR)
