@@ -74,7 +74,8 @@ DESTDIR ?=
 DEB_PACKAGES := make gcc libc6-dev pkg-config check valgrind noweb pandoc \
   latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra \
   texlive-fonts-recommended texlive-pictures texlive-plain-generic \
-  texlive-base texlive-binaries lmodern tex-gyre poppler-utils
+  texlive-base texlive-binaries lmodern tex-gyre poppler-utils \
+  python3 chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # One line per step (none with make -s); V=1 shows the commands instead.
@@ -402,28 +403,18 @@ $(HTML_DIR)/index.html: $(NW) $(BOOK) $(B)/run.stamp $(HTML_SRCS)
 html: $(HTML_DIR)/index.html
 
 # make check-html opens every page in headless Chromium, at a desktop's and
-# a phone's width (book/html-check says what it checks).  Chromium is not
-# in DEB_PACKAGES: only this target uses it, and it is large.  make
-# deps-html installs it, and python3 (the standard library only), which
-# book/htmlweave and book/html-check need and a minimal Debian may lack;
-# everything else make html uses (pandoc, pdftocairo, LaTeX with
-# preview.sty, a dependency of texlive-latex-extra) is in DEB_PACKAGES.
+# a phone's width (book/html-check says what it checks).  Chromium and
+# python3 (the standard library only, for book/htmlweave and
+# book/html-check) are in DEB_PACKAGES with everything else make html uses
+# (pandoc, pdftocairo, LaTeX with preview.sty), so that .ci/run checks the
+# HTML edition too.
 check-html: $(HTML_DIR)/index.html
 	$(call msg,CHECK,book/html-check $(HTML_DIR))
 	$(Q)book/html-check $(HTML_DIR) $(B)/html-check $(BOOK)
 
-DEB_PACKAGES_HTML := python3 chromium
-deps-html:
-	$(Q)missing=$$(for p in $(DEB_PACKAGES_HTML); do \
-	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -qx 'install ok installed' || echo "$$p"; \
-	  done); \
-	if [ -z "$$missing" ]; then \
-	  echo "DEPS   $(DEB_PACKAGES_HTML) are installed"; \
-	else \
-	  echo "DEPS   installing" $$missing; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+# make deps installs chromium and python3 with the rest (see DEB_PACKAGES);
+# deps-html is kept as another name for it.
+deps-html: deps
 
 # ---------------------------------------------------------------- man, install, clean
 # The page's defaults and limits come from the trainer's --help, which
