@@ -160,7 +160,7 @@ restore
 # (f) a wrong gradient: the GELU's backward line scaled by 1.01. The
 # gradient check of the book's run must refuse it, name the tensors, and
 # leave the last good book.
-G=$(grep -n 'dx\[i\] += dout\[i\] \* gelu_derivative(x\[i\]);' "$nw" | cut -d: -f1 | head -n 1)
+G=$(grep -n 'dx\[i\] += dout\[i\] \* gelu_derivative(x\[i\], th\[i\]);' "$nw" | cut -d: -f1 | head -n 1)
 if [ -z "$G" ]; then fail "(f) no GELU backward line found in tinygpt.nw to break"
 else
   sed -i "${G}s/+= dout/+= 1.01 * dout/" "$nw"

@@ -373,8 +373,8 @@ typedef struct {
 static double gelu_s(void *v)
 {
     EltCtx *c = v;
-    double y[NE];
-    gelu_forward(y, c->x, NE);
+    double y[NE], th[NE];
+    gelu_forward(y, th, c->x, NE);
     return dot(c->G, y, NE);
 }
 
@@ -389,7 +389,7 @@ static double residual_s(void *v)
 START_TEST(gelu_backward_matches_fd)
 {
     static EltCtx c;
-    double dx[NE], px[NE];
+    double dx[NE], px[NE], y[NE], th[NE];
     TestRng r;
     test_rng_seed(&r, 50);
     test_fill(&r, c.x, NE, 4.0);   /* across the bend: [-4, 4) */
@@ -398,7 +398,8 @@ START_TEST(gelu_backward_matches_fd)
     c.x[2] = 2.5;
     test_fill(&r, c.G, NE, 1.0);
     prefill(&r, dx, px, NE);
-    gelu_backward(dx, c.G, c.x, NE);
+    gelu_forward(y, th, c.x, NE);   /* th = tanh u, which the slope needs */
+    gelu_backward(dx, c.G, c.x, th, NE);
     added(dx, px, NE);
     fd_compare("dx", c.x, NE, dx, gelu_s, &c);
 }
