@@ -15,6 +15,7 @@
 #       not fail the plain build, and do fail with STRICT=1;
 #   (c) \input{run/nonexistent} fails, naming the file and the line (last:
 #       a run that TeX stops leaves the next one more passes to make);
+#   (g) the identifier index lists no name as "never used";
 # and after each failure book/tinygpt.pdf is still the last good one.
 #
 # With --sizes (make check-sizes), one copy for each model size in SIZES
@@ -99,6 +100,14 @@ if build "$w" "$strict"; then pass
 else fail "(d) a clean build fails with $strict"; fi
 [ -s "$w/book/tinygpt.pdf" ] || { echo "book-checks: FAIL no book/tinygpt.pdf to test with" >&2; exit 1; }
 good=$(cksum < "$w/book/tinygpt.pdf")
+
+# (g) the identifier index lists no identifier as "never used": a name used
+# only beside its definition belongs in book/index-filter's second list.
+pdftotext "$w/book/tinygpt.pdf" "$tmp/book.txt"
+if grep -q 'never used' "$tmp/book.txt"; then
+  : >"$tmp/out"
+  fail "(g) the index lists names as never used: $(grep -B1 'never used' "$tmp/book.txt" | grep -v '^--$' | tr '\n' ' ')"
+else pass; fi
 
 # The line to break: the first one past the middle of tinygpt.nw that starts
 # a paragraph of prose outside any environment, with no comment, quoted code
