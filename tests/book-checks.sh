@@ -6,6 +6,7 @@
 # Without arguments (make check-book, part of make check), in one copy:
 #   (d) a clean build passes with STRICT=1: no overfull box over 2pt, no
 #       false claim (BOOK_CHECKS_STRICT=0 relaxes it to a plain build);
+#   (g) the identifier index lists no name as "never used";
 #   (f) a backward pass broken on purpose (one gradient scaled by 1.01)
 #       fails the book's run, naming the failing tensors, and writes nothing;
 #   (a) an unbalanced { in a prose line fails, naming that line of tinygpt.nw;
@@ -13,6 +14,8 @@
 #       chunk, where the lines of tinygpt.tex and tinygpt.nw differ);
 #   (e) a false claim and an overfull box are shown at their lines but do
 #       not fail the plain build, and do fail with STRICT=1;
+#   (h) a shorter sentence typed into config_default still builds the book,
+#       and make names the claims it makes false;
 #   (c) \input{run/nonexistent} fails, naming the file and the line (last:
 #       a run that TeX stops leaves the next one more passes to make);
 # and after each failure book/tinygpt.pdf is still the last good one.
@@ -100,6 +103,14 @@ else fail "(d) a clean build fails with $strict"; fi
 [ -s "$w/book/tinygpt.pdf" ] || { echo "book-checks: FAIL no book/tinygpt.pdf to test with" >&2; exit 1; }
 good=$(cksum < "$w/book/tinygpt.pdf")
 
+# (g) the identifier index lists no identifier as "never used": a name used
+# only beside its definition belongs in book/index-filter's second list.
+pdftotext "$w/book/tinygpt.pdf" "$tmp/book.txt"
+if grep -q 'never used' "$tmp/book.txt"; then
+  : >"$tmp/out"
+  fail "(g) the index lists names as never used: $(grep -B1 'never used' "$tmp/book.txt" | grep -v '^--$' | tr '\n' ' ')"
+else pass; fi
+
 # The line to break: the first one past the middle of tinygpt.nw that starts
 # a paragraph of prose outside any environment, with no comment, quoted code
 # or math on it, so that what is added to it is read as it is written.
@@ -156,6 +167,20 @@ elif ! grep -qF "STRICT=1" "$tmp/out"; then fail "$case: make STRICT=1 fails but
 elif [ "$(cksum < "$w/book/tinygpt.pdf")" != "$good" ]; then fail "$case: book/tinygpt.pdf is not the last good one"
 else pass; fi
 restore
+
+# (h) a shorter sentence typed into config_default: the book still builds
+# (the places past the sentence read nan) and make names the false claims.
+S=$(grep -n 'static const int sentence\[\] = { TOK_BOS, 3, 4, 5, TOK_EOS };' "$nw" | cut -d: -f1 | head -n 1)
+if [ -z "$S" ]; then fail "(h) no sentence found in tinygpt.nw to shorten"
+else
+  sed -i "${S}s/3, 4, 5, TOK_EOS/3, 4, TOK_EOS/" "$nw"
+  case="(h) the sentence <BOS> I like <EOS> at tinygpt.nw:$S"
+  if ! build "$w"; then fail "$case: make fails"
+  elif ! grep -qE "^tinygpt.nw:[0-9]+: false claim '" "$tmp/out"; then fail "$case: make names no false claim"
+  else pass; fi
+  good=$(cksum < "$w/book/tinygpt.pdf")
+  restore
+fi
 
 # (f) a wrong gradient: the GELU's backward line scaled by 1.01. The
 # gradient check of the book's run must refuse it, name the tensors, and
