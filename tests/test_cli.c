@@ -589,7 +589,8 @@ START_TEST(limits_are_accepted)
     Area a;
     area_new(&a);
     const char *args[] = { "--steps", "1", "--seed", "4294967295", "--weight-decay", "0",
-                           "--text", " like\tI ", "--quiet", "--json", a.json, NULL };
+                           "--text", " like\tI ", "--quiet", "--json", a.json,
+                           "--tex", a.tex, NULL };
     Result r;
     run_tinygpt(&a, 022, args, &r);
     char *json = assert_quiet_success(&a, &r);
@@ -597,6 +598,13 @@ START_TEST(limits_are_accepted)
                   strstr(json, "\"weight_decay\": 0}") && strstr(json, "\"tokens\": [1,4,3,2]"),
                   "%s does not record the options given: %.400s", a.json, json);
     free(json);
+    /* the book prints the largest seed, beyond an int, with every separator */
+    char path[PATH_MAX_LEN + 16];
+    snprintf(path, sizeof path, "%s/macros.tex", a.tex);
+    char *macros = slurp(path, NULL);
+    ck_assert_msg(macros && strstr(macros, "\\newcommand{\\RunSeed}{4{,}294{,}967{,}295}"),
+                  "%s does not print the seed 4294967295 in groups of three", path);
+    free(macros);
     result_free(&r);
     area_free(&a);
 }
