@@ -220,7 +220,12 @@ $(B)/tinygpt.tex $(B)/tinygpt.nwlines &: $(NW) book/index-filter book/line-filte
 # citations and missing files, all of which fail; and overfull boxes over
 # 2pt and false claims, which fail only with STRICT=1.  On failure
 # book/tinygpt.pdf is left as it was, the last good one.
+# Each number a claim may use is a macro (run/values.tex): at d_model 64
+# they and the maps need about 9M words of TeX's memory, beyond the 5M of
+# pdfTeX's default, so extra_mem_top and extra_mem_bot (read from the
+# environment, like max_print_line) add 5M words each.
 LATEXMK := TEXINPUTS=../book//: BIBINPUTS=../book//: max_print_line=10000 \
+  extra_mem_top=5000000 extra_mem_bot=5000000 \
   latexmk -pdf -interaction=nonstopmode -halt-on-error -quiet
 STRICT ?=
 LATEX_LOG = book/latex-log $(if $(filter 1,$(STRICT)),-s) $(B)/tinygpt.log \

@@ -30,7 +30,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
 
-SIZES=('-DN_HEADS=4' '-DD_MODEL=32 -DD_FF=128' '-DN_HEADS=1')
+SIZES=('-DN_HEADS=4' '-DD_MODEL=32 -DD_FF=128' '-DN_HEADS=1' '-DD_MODEL=8 -DD_FF=32'
+       '-DD_MODEL=64 -DN_HEADS=4')
 JOBS=${BOOK_CHECKS_JOBS:-2}
 
 # The copies are built by a make of their own, not by the one that runs
