@@ -24,6 +24,7 @@
 #
 #   make V=1                    show the full commands
 #   make STRICT=1               overfull boxes and false claims in the book fail
+#   build/tinygpt [options] --claims   the book's claims that this run makes false
 #   make DIMS='-DD_MODEL=64'    extra -D flags for the C code (forces a rebuild)
 #   make bench DIMS='-DD_MODEL=64 -DD_FF=256'   the headline model of the bench
 #                               (built apart, in build/bench/; build/ is untouched)
@@ -197,6 +198,18 @@ $(B)/run.stamp: $(B)/tinygpt
 	$(Q)$(B)/tinygpt --quiet --gradcheck --json $(B)/run.json --tex $(B)/run
 	$(Q)touch $@
 
+# ---------------------------------------------------------------- claims
+# The trainer judges every claim of the book (build/tinygpt --claims, which
+# reads tinygpt.nw for the lines of their sentences) and lists the false
+# ones; they fail the build with STRICT=1.  A label used but never judged,
+# or judged but never used, always fails.
+$(B)/claims.txt: $(B)/tinygpt $(NW) $(B)/strict
+	$(call msg,CLAIMS,$(B)/tinygpt --claims)
+	$(Q)s=0; $(B)/tinygpt --claims > $@.tmp || s=$$?; cat $@.tmp >&2; \
+	  if [ $$s -eq 1 -a '$(STRICT)' = 1 ]; then echo "CLAIMS: a false claim fails the build (STRICT=1)" >&2; fi; \
+	  if [ $$s -gt 1 ] || [ $$s -eq 1 -a '$(STRICT)' = 1 ]; then rm -f $@.tmp; exit 1; fi
+	$(Q)mv -f $@.tmp $@
+
 # ---------------------------------------------------------------- weave
 # book/index-filter drops the locals that noweb's C autodefs mistakes for
 # definitions, so the identifier index lists only the program's names.
@@ -218,7 +231,7 @@ $(B)/tinygpt.tex $(B)/tinygpt.nwlines &: $(NW) book/index-filter book/line-filte
 # tinygpt.nw (or of the fragment and its \input): errors (only the log's
 # error lines), a group left open at \end{document}, undefined references or
 # citations and missing files, all of which fail; and overfull boxes over
-# 2pt and false claims, which fail only with STRICT=1.  On failure
+# 2pt, which fail only with STRICT=1.  On failure
 # book/tinygpt.pdf is left as it was, the last good one.
 # Each number a claim may use is a macro (run/values.tex): at d_model 64
 # they and the maps need about 9M words of TeX's memory, beyond the 5M of
@@ -242,7 +255,7 @@ endif
 $(B)/strict: | $(B)
 	$(Q)echo 'STRICT=$(strip $(STRICT))' > $@
 
-$(BOOK): $(B)/tinygpt.tex $(B)/tinygpt.nwlines $(B)/run.stamp $(B)/strict \
+$(BOOK): $(B)/tinygpt.tex $(B)/tinygpt.nwlines $(B)/run.stamp $(B)/claims.txt $(B)/strict \
     $(BOOK_SRCS) book/latex-log
 	$(call msg,LATEX,$@)
 	$(Q)(cd $(B) && $(LATEXMK) tinygpt.tex) > $(B)/latexmk.out 2>&1 || { \
