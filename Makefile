@@ -316,50 +316,15 @@ test: check
 # the book's model -- or of the model DIMS describes -- and, for the scaling
 # table, of d_model 16, 32, 64 and 128 with d_ff = 4 d_model and 2 heads,
 # next to the same model in PyTorch when python3-torch is installed; then the
-# time of make from clean and after edits, in a copy of this tree.  Each size
-# is compiled from the tangled sources, with the trainer's CFLAGS and its own
-# -D flags, in its own directory build/bench/TAG/, so the main build and
-# build/flags are left alone.  BENCH_REBUILD=0 skips the rebuild timings.
-BENCH_B     := $(B)/bench
-BENCH_SIZES := 16:64 32:128 64:256 128:512
+# time of make from clean and after edits, in a copy of this tree.
+# bench/bench.sh compiles each size from the tangled sources with the
+# trainer's CFLAGS, in build/bench/, so the main build is left alone.
+# BENCH_REBUILD=0 skips the rebuild timings.
 BENCH_REBUILD ?= 1
-BENCH_ENV    = BENCH_CC='$(CC)' BENCH_CFLAGS='$(CFLAGS)' \
-  BENCH_REBUILD_SRC='$(if $(filter 1,$(BENCH_REBUILD)),$(CURDIR))'
-
-# bench_size TAG, -D FLAGS: build/bench/TAG/bench_step
-define bench_size
-$(BENCH_B)/$(1)/tinygpt.o $(BENCH_B)/$(1)/report.o: $(BENCH_B)/$(1)/%.o: $(B)/%.c $(B)/tinygpt.h
-	$$(call msg,CC,$$@)
-	$$(Q)mkdir -p $$(@D)
-	$$(Q)$$(CC) $(2) -I$(B) $$(CFLAGS) -c -o $$@ $$<
-
-$(BENCH_B)/$(1)/libtinygpt.a: $(BENCH_B)/$(1)/tinygpt.o $(BENCH_B)/$(1)/report.o
-	$$(call msg,AR,$$@)
-	$$(Q)rm -f $$@
-	$$(Q)$$(AR) rcs $$@ $$^
-
-$(BENCH_B)/$(1)/bench_step: bench/bench_step.c $(BENCH_B)/$(1)/libtinygpt.a $(B)/tinygpt.h
-	$$(call msg,CC,$$@)
-	$$(Q)$$(CC) $(2) -I$(B) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $(BENCH_B)/$(1)/libtinygpt.a $$(LDLIBS)
-
-endef
-bench_tag  = d$(word 1,$(subst :, ,$(1)))
-bench_dims = -DD_MODEL=$(word 1,$(subst :, ,$(1))) -DD_FF=$(word 2,$(subst :, ,$(1))) -DN_HEADS=2
-$(foreach s,$(BENCH_SIZES),$(eval $(call bench_size,$(call bench_tag,$(s)),$(call bench_dims,$(s)))))
-BENCH_BINS := $(foreach s,$(BENCH_SIZES),$(BENCH_B)/$(call bench_tag,$(s))/bench_step)
-
-# With DIMS the headline model gets a directory named after its flags.
-ifneq ($(strip $(DIMS)),)
-  BENCH_MAIN_TAG := dims$(subst $(eval) ,,$(subst =,,$(subst -D,_,$(strip $(DIMS)))))
-  $(eval $(call bench_size,$(BENCH_MAIN_TAG),$(DIMS)))
-  BENCH_MAIN := $(BENCH_B)/$(BENCH_MAIN_TAG)/bench_step
-else
-  BENCH_MAIN := $(BENCH_B)/d16/bench_step
-endif
-
-bench: $(BENCH_MAIN) $(BENCH_BINS)
-	$(call msg,BENCH,$(BENCH_MAIN) and $(words $(BENCH_BINS)) sizes)
-	$(Q)$(BENCH_ENV) bench/bench.sh --main $(BENCH_MAIN) $(BENCH_BINS)
+bench: $(TANGLED)
+	$(call msg,BENCH,bench/bench.sh)
+	$(Q)BENCH_CC='$(CC)' BENCH_CFLAGS='$(CFLAGS)' BENCH_LDLIBS='$(LDLIBS)' BENCH_DIMS='$(DIMS)' \
+	  BENCH_REBUILD_SRC='$(if $(filter 1,$(BENCH_REBUILD)),$(CURDIR))' bench/bench.sh $(B)
 
 # make check-torch runs the trainer's default run and compares its record --
 # the initial parameters, the loss, every activation and gradient, the first
