@@ -15,7 +15,7 @@
 #   (e) a false claim (the trainer's verdict) and an overfull box are shown
 #       at their lines but do not fail the plain build, and do fail with
 #       STRICT=1;
-#   (i) a claim never judged, or judged but never used, fails the build;
+#   (i) a claim never judged, or judged but used by no sentence, fails;
 #   (h) a shorter sentence typed into config_default still builds the book,
 #       and make names the claims it makes false;
 #   (c) \input{run/nonexistent} fails, naming the file and the line (last:
@@ -180,9 +180,9 @@ sed -i "${P}s/\$/ \\\\claim{never-judged}{Nothing checks this.}/" "$nw"
 expect_failure "(i) a claim never judged at tinygpt.nw:$P" \
   "tinygpt.nw:$P: claim 'never-judged' is never judged"
 C=$(grep -n '^ *quote_gradcheck(q, r); *quote_notebooks(q, r);$' "$nw" | cut -d: -f1 | head -n 1)
-sed -i "${C}s/\$/ CLAIM(\"never-used\", 1);/" "$nw"
-expect_failure "(i) a claim never used, judged at tinygpt.nw:$C" \
-  "tinygpt.nw:$C: claim 'never-used' is judged but never used"
+sed -i "${C}s/\$/ CLAIM(\"unused\", 1);/" "$nw"
+expect_failure "(i) a claim no sentence uses, judged at tinygpt.nw:$C" \
+  "tinygpt.nw:$C: claim 'unused' is judged but no sentence uses it"
 
 # (h) a shorter sentence typed into config_default: the book still builds
 # (the places past the sentence read nan) and make names the false claims.

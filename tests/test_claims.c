@@ -107,7 +107,7 @@ START_TEST(unjudged_and_unused_claims_are_errors)
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(claims_in(r, dir, out, sizeof out), 2);
     ck_assert_msg(strstr(out, "tinygpt.nw:2: claim 'no-such-claim' is never judged\n"), "%s", out);
-    ck_assert_msg(strstr(out, "claim 'learned' is judged but never used\n"), "%s", out);
+    ck_assert_msg(strstr(out, "claim 'learned' is judged but no sentence uses it\n"), "%s", out);
     tmpdir_remove(dir);
 }
 END_TEST
