@@ -39,6 +39,14 @@ local function math(m)
   if #places == 0 and not wide then return nil end
   return pandoc.Span({pandoc.Math(m.mathtype, text)}, pandoc.Attr('', wide and {'wide'} or {}, attr))
 end
+-- A claim (htmlweave's \textcolor{claim:LABEL:VERDICT}{...}) is a span that
+-- names its label and the trainer's verdict; a false one is red.
+local function claim(el)
+  local label, verdict = (el.attributes.style or ''):match('^color: claim:(.*):(%a+)$')
+  if not label then return nil end
+  return pandoc.Span(el.content, pandoc.Attr('', verdict == 'false' and {'falseclaim'} or {},
+    {['data-claim'] = label, ['data-verdict'] = verdict}))
+end
 -- The number of formulas of each chapter, at its end, for book/html-check:
 -- the page must show as many MathML elements.
 local function count(doc)
@@ -56,6 +64,6 @@ local function count(doc)
   doc.blocks = blocks
   return doc
 end
-return {{RawInline = drop, RawBlock = drop, Math = math,
+return {{RawInline = drop, RawBlock = drop, Math = math, Span = claim,
          Table = function (t) return pandoc.Div({t}, {class = 'scroll'}) end},
         {Pandoc = count}}
