@@ -24,6 +24,7 @@
 #
 #   make V=1                    show the full commands
 #   make STRICT=1               overfull boxes and false claims in the book fail
+#   build/tinygpt [options] --claims   the book's claims that this run makes false
 #   make DIMS='-DD_MODEL=64'    extra -D flags for the C code (forces a rebuild)
 #   make bench DIMS='-DD_MODEL=64 -DD_FF=256'   the headline model of the bench
 #                               (built apart, in build/bench/; build/ is untouched)
@@ -197,6 +198,18 @@ $(B)/run.stamp: $(B)/tinygpt
 	$(Q)$(B)/tinygpt --quiet --gradcheck --json $(B)/run.json --tex $(B)/run
 	$(Q)touch $@
 
+# ---------------------------------------------------------------- claims
+# The trainer judges every claim of the book (build/tinygpt --claims, which
+# reads tinygpt.nw for the lines of their sentences) and lists the false
+# ones; they fail the build with STRICT=1.  A label used but never judged,
+# or judged but never used, always fails.
+$(B)/claims.txt: $(B)/tinygpt $(NW) $(B)/strict
+	$(call msg,CLAIMS,$(B)/tinygpt --claims)
+	$(Q)s=0; $(B)/tinygpt --claims > $@.tmp || s=$$?; cat $@.tmp >&2; \
+	  if [ $$s -eq 1 -a '$(STRICT)' = 1 ]; then echo "CLAIMS: a false claim fails the build (STRICT=1)" >&2; fi; \
+	  if [ $$s -gt 1 ] || [ $$s -eq 1 -a '$(STRICT)' = 1 ]; then rm -f $@.tmp; exit 1; fi
+	$(Q)mv -f $@.tmp $@
+
 # ---------------------------------------------------------------- weave
 # book/index-filter drops the locals that noweb's C autodefs mistakes for
 # definitions, so the identifier index lists only the program's names.
@@ -218,7 +231,7 @@ $(B)/tinygpt.tex $(B)/tinygpt.nwlines &: $(NW) book/index-filter book/line-filte
 # tinygpt.nw (or of the fragment and its \input): errors (only the log's
 # error lines), a group left open at \end{document}, undefined references or
 # citations and missing files, all of which fail; and overfull boxes over
-# 2pt and false claims, which fail only with STRICT=1.  On failure
+# 2pt, which fail only with STRICT=1.  On failure
 # book/tinygpt.pdf is left as it was, the last good one.
 # Each number a claim may use is a macro (run/values.tex): at d_model 64
 # they and the maps need about 9M words of TeX's memory, beyond the 5M of
@@ -242,7 +255,7 @@ endif
 $(B)/strict: | $(B)
 	$(Q)echo 'STRICT=$(strip $(STRICT))' > $@
 
-$(BOOK): $(B)/tinygpt.tex $(B)/tinygpt.nwlines $(B)/run.stamp $(B)/strict \
+$(BOOK): $(B)/tinygpt.tex $(B)/tinygpt.nwlines $(B)/run.stamp $(B)/claims.txt $(B)/strict \
     $(BOOK_SRCS) book/latex-log
 	$(call msg,LATEX,$@)
 	$(Q)(cd $(B) && $(LATEXMK) tinygpt.tex) > $(B)/latexmk.out 2>&1 || { \
@@ -303,50 +316,15 @@ test: check
 # the book's model -- or of the model DIMS describes -- and, for the scaling
 # table, of d_model 16, 32, 64 and 128 with d_ff = 4 d_model and 2 heads,
 # next to the same model in PyTorch when python3-torch is installed; then the
-# time of make from clean and after edits, in a copy of this tree.  Each size
-# is compiled from the tangled sources, with the trainer's CFLAGS and its own
-# -D flags, in its own directory build/bench/TAG/, so the main build and
-# build/flags are left alone.  BENCH_REBUILD=0 skips the rebuild timings.
-BENCH_B     := $(B)/bench
-BENCH_SIZES := 16:64 32:128 64:256 128:512
+# time of make from clean and after edits, in a copy of this tree.
+# bench/bench.sh compiles each size from the tangled sources with the
+# trainer's CFLAGS, in build/bench/, so the main build is left alone.
+# BENCH_REBUILD=0 skips the rebuild timings.
 BENCH_REBUILD ?= 1
-BENCH_ENV    = BENCH_CC='$(CC)' BENCH_CFLAGS='$(CFLAGS)' \
-  BENCH_REBUILD_SRC='$(if $(filter 1,$(BENCH_REBUILD)),$(CURDIR))'
-
-# bench_size TAG, -D FLAGS: build/bench/TAG/bench_step
-define bench_size
-$(BENCH_B)/$(1)/tinygpt.o $(BENCH_B)/$(1)/report.o: $(BENCH_B)/$(1)/%.o: $(B)/%.c $(B)/tinygpt.h
-	$$(call msg,CC,$$@)
-	$$(Q)mkdir -p $$(@D)
-	$$(Q)$$(CC) $(2) -I$(B) $$(CFLAGS) -c -o $$@ $$<
-
-$(BENCH_B)/$(1)/libtinygpt.a: $(BENCH_B)/$(1)/tinygpt.o $(BENCH_B)/$(1)/report.o
-	$$(call msg,AR,$$@)
-	$$(Q)rm -f $$@
-	$$(Q)$$(AR) rcs $$@ $$^
-
-$(BENCH_B)/$(1)/bench_step: bench/bench_step.c $(BENCH_B)/$(1)/libtinygpt.a $(B)/tinygpt.h
-	$$(call msg,CC,$$@)
-	$$(Q)$$(CC) $(2) -I$(B) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $(BENCH_B)/$(1)/libtinygpt.a $$(LDLIBS)
-
-endef
-bench_tag  = d$(word 1,$(subst :, ,$(1)))
-bench_dims = -DD_MODEL=$(word 1,$(subst :, ,$(1))) -DD_FF=$(word 2,$(subst :, ,$(1))) -DN_HEADS=2
-$(foreach s,$(BENCH_SIZES),$(eval $(call bench_size,$(call bench_tag,$(s)),$(call bench_dims,$(s)))))
-BENCH_BINS := $(foreach s,$(BENCH_SIZES),$(BENCH_B)/$(call bench_tag,$(s))/bench_step)
-
-# With DIMS the headline model gets a directory named after its flags.
-ifneq ($(strip $(DIMS)),)
-  BENCH_MAIN_TAG := dims$(subst $(eval) ,,$(subst =,,$(subst -D,_,$(strip $(DIMS)))))
-  $(eval $(call bench_size,$(BENCH_MAIN_TAG),$(DIMS)))
-  BENCH_MAIN := $(BENCH_B)/$(BENCH_MAIN_TAG)/bench_step
-else
-  BENCH_MAIN := $(BENCH_B)/d16/bench_step
-endif
-
-bench: $(BENCH_MAIN) $(BENCH_BINS)
-	$(call msg,BENCH,$(BENCH_MAIN) and $(words $(BENCH_BINS)) sizes)
-	$(Q)$(BENCH_ENV) bench/bench.sh --main $(BENCH_MAIN) $(BENCH_BINS)
+bench: $(TANGLED)
+	$(call msg,BENCH,bench/bench.sh)
+	$(Q)BENCH_CC='$(CC)' BENCH_CFLAGS='$(CFLAGS)' BENCH_LDLIBS='$(LDLIBS)' BENCH_DIMS='$(DIMS)' \
+	  BENCH_REBUILD_SRC='$(if $(filter 1,$(BENCH_REBUILD)),$(CURDIR))' bench/bench.sh $(B)
 
 # make check-torch runs the trainer's default run and compares its record --
 # the initial parameters, the loss, every activation and gradient, the first

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# bench/bench.sh [--main BIN] BIN... -- what `make bench` prints.
+# bench/bench.sh BUILD -- what `make bench` prints.
 #
-# Each BIN is bench_step built for one model size.  The first (or --main)
-# is the headline model: its step time, C against PyTorch.  All the others
-# (and the headline, if it is not given by --main) make the scaling table.
+# Compiles bench_step from the tangled sources in BUILD (build/), once for
+# each model size, into BUILD/bench/TAG/: the headline model (the book's, or
+# the one BENCH_DIMS describes, as -D flags) and d_model 16, 32, 64 and 128
+# with d_ff = 4 d_model and 2 heads for the scaling table.  Then times each:
+# the headline model's step, C against PyTorch, and the scaling table.
 # PyTorch is timed on the same model in the same run when a Python that can
 # import torch is found (bench/torch-python); without it the PyTorch columns
 # are skipped with a note.  Then, if BENCH_REBUILD_SRC names the source tree,
 # bench/rebuild.sh times make there.
 #
 # Environment: BENCH_MIN_SECONDS (0.2), BENCH_REPS (7), BENCH_THREADS (1, the
-# torch.set_num_threads; 0 keeps PyTorch's default), BENCH_CC, BENCH_CFLAGS
-# (only printed), BENCH_REBUILD_SRC, TORCH_PYTHON.
+# torch.set_num_threads; 0 keeps PyTorch's default), BENCH_CC, BENCH_CFLAGS,
+# BENCH_LDLIBS, BENCH_DIMS, BENCH_REBUILD_SRC, TORCH_PYTHON.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,10 +21,28 @@ min_seconds=${BENCH_MIN_SECONDS:-0.2}
 reps=${BENCH_REPS:-7}
 threads=${BENCH_THREADS:-1}
 
-main=
-if [ "${1:-}" = --main ]; then main=$2; shift 2; fi
-[ $# -gt 0 ] || { echo "usage: bench/bench.sh [--main BIN] BIN..." >&2; exit 2; }
-[ -n "$main" ] || main=$1
+[ $# -eq 1 ] || { echo "usage: bench/bench.sh BUILD" >&2; exit 2; }
+B=$1
+cc=${BENCH_CC:-cc}
+# size TAG FLAGS...: BUILD/bench/TAG/bench_step, compiled with -D FLAGS
+size() {
+  local d=$B/bench/$1; shift
+  mkdir -p "$d"
+  # shellcheck disable=SC2086  # the flags are words
+  $cc "$@" -I"$B" ${BENCH_CFLAGS:--O2} -o "$d/bench_step" "$here/bench_step.c" \
+    "$B/tinygpt.c" "$B/report.c" ${BENCH_LDLIBS:--lm} >&2
+  echo "$d/bench_step"
+}
+set --
+for s in 16:64 32:128 64:256 128:512; do
+  set -- "$@" "$(size "d${s%%:*}" -DD_MODEL="${s%%:*}" -DD_FF="${s##*:}" -DN_HEADS=2)"
+done
+if [ -n "${BENCH_DIMS:-}" ]; then
+  # shellcheck disable=SC2086
+  main=$(size "dims$(tr -d ' =-' <<< "$BENCH_DIMS")" $BENCH_DIMS)
+else
+  main=$1
+fi
 
 # field KEY LINE: the value of KEY=VALUE in a result line
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
@@ -43,7 +63,6 @@ commas() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<< "$1"; }
 cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)
 os=$( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || uname -s)
 [ -r /etc/debian_version ] && os="$os ($(cat /etc/debian_version))"
-cc=${BENCH_CC:-cc}
 echo "Machine:   ${cpu:-unknown CPU}, nproc $(nproc), $os, Linux $(uname -r)"
 echo "Compiler:  $($cc --version | head -n 1)"
 echo "C flags:   ${BENCH_CFLAGS:-?}"

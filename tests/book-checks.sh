@@ -12,8 +12,10 @@
 #   (a) an unbalanced { in a prose line fails, naming that line of tinygpt.nw;
 #   (b) \ref{nonexistent} fails, naming the label and the line (in the last
 #       chunk, where the lines of tinygpt.tex and tinygpt.nw differ);
-#   (e) a false claim and an overfull box are shown at their lines but do
-#       not fail the plain build, and do fail with STRICT=1;
+#   (e) a false claim (the trainer's verdict) and an overfull box are shown
+#       at their lines but do not fail the plain build, and do fail with
+#       STRICT=1;
+#   (i) a claim never judged, or judged but never used, fails the build;
 #   (h) a shorter sentence typed into config_default still builds the book,
 #       and make names the claims it makes false;
 #   (c) \input{run/nonexistent} fails, naming the file and the line (last:
@@ -157,17 +159,30 @@ expect_failure "(a) unbalanced { at tinygpt.nw:$P" "tinygpt.nw:$P:" "inside a gr
 sed -i "${Q}s/\$/ \\\\ref{nonexistent}/" "$nw"
 expect_failure "(b) \\ref{nonexistent} at tinygpt.nw:$Q" "tinygpt.nw:$Q:" "nonexistent"
 
-# (e) a false claim, as the book logs it, and an overfull box
-sed -i "${P}s/^/\\\\typeout{tinygpt: false claim demo on input line 1.}\\\\noindent\\\\hbox to 1.1\\\\textwidth{x\\\\hfil}\\\\par /; ${P}s/\$/ % \\\\claim{demo}/" "$nw"
+# (e) a false claim, judged by the trainer, and an overfull box
+C=$(grep -n '^ *quote_gradcheck(q, r); *quote_notebooks(q, r);$' "$nw" | cut -d: -f1 | head -n 1)
+sed -i "${P}s/^/\\\\noindent\\\\hbox to 1.1\\\\textwidth{x\\\\hfil}\\\\par \\\\claim{demo}{A demonstration.} /" "$nw"
+sed -i "${C}s/\$/ CLAIM(\"demo\", quoted(q, \"RunDModel\") < 0);/" "$nw"
 case="(e) a false claim and an overfull box at tinygpt.nw:$P"
-if ! build "$w"; then fail "$case: make fails"
-elif ! grep -qF "tinygpt.nw:$P: false claim 'demo'" "$tmp/out"; then fail "$case: make does not say tinygpt.nw:$P: false claim 'demo'"
+if [ -z "$C" ]; then fail "$case: no quote_notebooks call found in tinygpt.nw to add a claim after"
+elif ! build "$w"; then fail "$case: make fails"
+elif ! grep -qF "tinygpt.nw:$P: false claim 'demo': quoted(q, \"RunDModel\") < 0 (tinygpt.nw:$C) with RunDModel = " "$tmp/out"; then fail "$case: make does not say tinygpt.nw:$P: false claim 'demo' with its condition, line and value"
 elif ! grep -qE "^tinygpt.nw:$P: overfull .hbox \([0-9.]+pt too wide\)\$" "$tmp/out"; then fail "$case: make does not say tinygpt.nw:$P: overfull \\hbox"
 elif good=$(cksum < "$w/book/tinygpt.pdf"); build "$w" STRICT=1; then fail "$case: make STRICT=1 succeeds"
 elif ! grep -qF "STRICT=1" "$tmp/out"; then fail "$case: make STRICT=1 fails but does not say why"
 elif [ "$(cksum < "$w/book/tinygpt.pdf")" != "$good" ]; then fail "$case: book/tinygpt.pdf is not the last good one"
 else pass; fi
 restore
+
+# (i) a claim the trainer never judges, and a claim it judges but the prose
+# never uses
+sed -i "${P}s/\$/ \\\\claim{never-judged}{Nothing checks this.}/" "$nw"
+expect_failure "(i) a claim never judged at tinygpt.nw:$P" \
+  "tinygpt.nw:$P: claim 'never-judged' is never judged"
+C=$(grep -n '^ *quote_gradcheck(q, r); *quote_notebooks(q, r);$' "$nw" | cut -d: -f1 | head -n 1)
+sed -i "${C}s/\$/ CLAIM(\"never-used\", 1);/" "$nw"
+expect_failure "(i) a claim never used, judged at tinygpt.nw:$C" \
+  "tinygpt.nw:$C: claim 'never-used' is judged but never used"
 
 # (h) a shorter sentence typed into config_default: the book still builds
 # (the places past the sentence read nan) and make names the false claims.

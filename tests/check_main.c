@@ -13,6 +13,7 @@ int main(void)
     srunner_add_suite(sr, report_suite());
     srunner_add_suite(sr, cli_suite());
     srunner_add_suite(sr, book_suite());
+    srunner_add_suite(sr, claims_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

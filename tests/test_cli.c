@@ -476,6 +476,26 @@ START_TEST(diverging_run_exits_1_without_outputs)
 }
 END_TEST
 
+START_TEST(claims_lists_the_false_ones_and_exits_1)
+{
+    /* one step does not teach the sentence: --claims lists the claims
+       that say it was learned, on stdout, writes the outputs asked for,
+       and exits 1; run from the repository's root, where tinygpt.nw is */
+    Area a;
+    area_new(&a);
+    const char *args[] = { "--steps", "1", "--claims", "--json", a.json, NULL };
+    Result r;
+    run_tinygpt(&a, 022, args, &r);
+    assert_exit(&r, 1);
+    assert_stderr_empty(&r);
+    ck_assert_msg(strstr(r.out, "false claim 'learned': ") != NULL, "stdout: %s", r.out);
+    ck_assert_msg(strncmp(r.out, "tinygpt.nw:", 11) == 0, "stdout: %s", r.out);
+    ck_assert_msg(access(a.json, F_OK) == 0, "%s: no record written", r.what);
+    result_free(&r);
+    area_free(&a);
+}
+END_TEST
+
 /* ------------------------------------------------------------ --help, --version */
 
 START_TEST(help_lists_every_option)
@@ -900,6 +920,7 @@ Suite *cli_suite(void)
     tc = tcase_create("runs");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, diverging_run_exits_1_without_outputs);
+    tcase_add_test(tc, claims_lists_the_false_ones_and_exits_1);
     tcase_add_test(tc, help_lists_every_option);
     tcase_add_test(tc, version_prints_name_and_version);
     tcase_add_test(tc, limits_are_accepted);

@@ -664,10 +664,10 @@ START_TEST(the_books_numbers_are_the_records)
     const char *stats = json_member(json, "stats");
     ck_assert_ptr_nonnull(stats);
     int n = 0;
-    for (const char *p = strstr(t, "\\newcommand{\\"); p; p = strstr(p + 1, "\\newcommand{\\")) {
+    for (const char *p = strstr(t, "\\tgq{"); p; p = strstr(p + 1, "\\tgq{")) {
         char name[64], printed[128];
         int at = 0;
-        if (sscanf(p, "\\newcommand{\\%63[A-Za-z]}{%n", name, &at) != 1 || at == 0)
+        if (sscanf(p, "\\tgq{%63[A-Za-z0-9_]}{%n", name, &at) != 1 || at == 0)
             continue;
         size_t len = 0;        /* the printed form, up to its matching brace */
         for (int depth = 1; p[at + len] && len < sizeof printed - 1; len++) {

@@ -26,6 +26,7 @@ Suite *training_suite(void);
 Suite *report_suite(void);
 Suite *cli_suite(void);
 Suite *book_suite(void);
+Suite *claims_suite(void);
 
 /* |got - ref| <= atol + rtol * |ref|; NaN never passes. */
 #define CHECK_CLOSE(got, ref, atol, rtol)                                    \
