@@ -1,11 +1,42 @@
 -- book/html.lua: pandoc filter of the HTML edition (book/htmlweave).
--- A value of the run reaches pandoc as \tgrun{place}{text}: it becomes the
--- text, in a span whose data-run attribute names its place in the run
--- record (a formula's span names all of its places), so that a page knows
--- where each of its numbers comes from.  Other LaTeX that pandoc could not
--- read is dropped, and named on the standard error unless it is layout.
-local function run(s)
-  return s:match('^\\tgrun%s*(%b{})%s*(%b{})')
+-- htmlweave writes a value of the run as \textcolor{run:PLACE}{text} and a
+-- claim as \textcolor{claim:LABEL:VERDICT}{sentence}.  Pandoc reads them as
+-- spans in the text and leaves them in a formula's TeX; either way they
+-- become spans whose data-run (the value's place in the run record),
+-- data-claim and data-verdict attributes say where each number comes from
+-- and which sentences the run judges.  A false claim is red.  LaTeX that
+-- pandoc could not read is dropped, and named on the standard error unless
+-- it is layout.
+local function mark(kind, value, attr, classes)
+  if kind == 'run' then
+    attr['data-run'] = attr['data-run'] and attr['data-run'] .. ' ' .. value or value
+  else
+    local label, verdict = value:match('^(.*):(%a+)$')
+    attr['data-claim'] = attr['data-claim'] and attr['data-claim'] .. ' ' .. label or label
+    attr['data-verdict'] = attr['data-verdict'] == 'false' and 'false' or verdict
+    if verdict == 'false' then classes[1] = 'falseclaim' end
+  end
+end
+local function span(el)
+  local kind, value = (el.attributes.style or ''):match('^color: (%a+):(.*)$')
+  if kind ~= 'run' and kind ~= 'claim' then return nil end
+  local attr, classes = {}, {}
+  mark(kind, value, attr, classes)
+  return pandoc.Span(el.content, pandoc.Attr('', classes, attr))
+end
+local function math(m)
+  local attr, classes, text, n, k = {}, {}, m.text, 0, 0
+  repeat      -- (a value inside a claim: the claim first)
+    text, k = text:gsub('\\textcolor{(%a+):([^}]*)}(%b{})', function (kind, value, body)
+      mark(kind, value, attr, classes)
+      return body
+    end)
+    n = n + k
+  until k == 0
+  -- a long formula in the text scrolls in a box of its own on a phone
+  if m.mathtype == 'InlineMath' and #text > 40 then table.insert(classes, 'wide') end
+  if n == 0 and #classes == 0 then return nil end
+  return pandoc.Span({pandoc.Math(m.mathtype, text)}, pandoc.Attr('', classes, attr))
 end
 local layout = {'noindent', 'medskip', 'smallskip', 'bigskip', 'par', 'hfill', 'centering', 'small',
   'Large', 'large', 'phantomsection', 'normalfont', 'relax', 'raggedright', 'let', 'def', 'setlength',
@@ -13,39 +44,10 @@ local layout = {'noindent', 'medskip', 'smallskip', 'bigskip', 'par', 'hfill', '
   'tableofcontents', 'cleardoublepage', 'pagenumbering', 'pdfbookmark', 'setcounter', 'nopagebreak', 'penalty'}
 local function drop(el)
   if el.format ~= 'latex' then return nil end
-  local place, text = run(el.text)
-  if place then
-    local blocks = pandoc.read(text:sub(2, -2), 'latex').blocks
-    return pandoc.Span(blocks[1] and blocks[1].content or {}, {['data-run'] = place:sub(2, -2)})
-  end
   local cs = el.text:match('^\\(%a+)')
   for _, l in ipairs(layout) do if cs == l then return {} end end
   io.stderr:write('html.lua: dropped LaTeX: ' .. el.text:sub(1, 100):gsub('%s+', ' ') .. '\n')
   return {}
-end
-local function math(m)
-  local places = {}
-  local text = m.text:gsub('\\tgrun%s*(%b{})%s*(%b{})', function (p, v)
-    table.insert(places, p:sub(2, -2))
-    return v
-  end)
-  -- TRANSITION: the old interface (\fpeval and the helpers built on it) is
-  -- on its way out of the prose; until then its formulas print as [?].
-  if text:match('\\ifnum') or text:match('\\tg%a') then text = '\\text{[?]}' end
-  local attr = {}
-  if #places > 0 then attr['data-run'] = table.concat(places, ' ') end
-  -- a long formula in the text scrolls in a box of its own on a phone
-  local wide = m.mathtype == 'InlineMath' and #text > 40
-  if #places == 0 and not wide then return nil end
-  return pandoc.Span({pandoc.Math(m.mathtype, text)}, pandoc.Attr('', wide and {'wide'} or {}, attr))
-end
--- A claim (htmlweave's \textcolor{claim:LABEL:VERDICT}{...}) is a span that
--- names its label and the trainer's verdict; a false one is red.
-local function claim(el)
-  local label, verdict = (el.attributes.style or ''):match('^color: claim:(.*):(%a+)$')
-  if not label then return nil end
-  return pandoc.Span(el.content, pandoc.Attr('', verdict == 'false' and {'falseclaim'} or {},
-    {['data-claim'] = label, ['data-verdict'] = verdict}))
 end
 -- The number of formulas of each chapter, at its end, for book/html-check:
 -- the page must show as many MathML elements.
@@ -64,6 +66,6 @@ local function count(doc)
   doc.blocks = blocks
   return doc
 end
-return {{RawInline = drop, RawBlock = drop, Math = math, Span = claim,
+return {{RawInline = drop, RawBlock = drop, Math = math, Span = span,
          Table = function (t) return pandoc.Div({t}, {class = 'scroll'}) end},
         {Pandoc = count}}
