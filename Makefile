@@ -365,15 +365,17 @@ deps-torch:
 	fi
 
 # ---------------------------------------------------------------- html
-# The HTML edition.  book/htmlweave is a noweb back end of its own: it
-# reads tinygpt.nw and the run (build/run/, build/run.json), expands the
-# run's macros in the prose, typesets every figure with LaTeX and the
-# book's package and turns it into SVG (pdftocairo), and has pandoc
-# (--mathml, with the filter book/html.lua) convert each chapter.  It uses
-# the PDF build's .aux and .bbl for the numbers of references and
-# citations, so the HTML depends on the PDF, and `make html` brings a
-# change of code or prose to both editions.  book/html/ is replaced whole
-# only when the build succeeds.
+# The HTML edition.  book/htmlweave is a noweb back end: it reads noweb's
+# markup of tinygpt.nw (through the PDF's filters, book/index-filter among
+# them), writes each code chunk as HTML, and has pandoc (--mathml, with the
+# filter book/html.lua) convert the documentation, the run's values looked
+# up in build/run/, never recomputed.  The numbers of chapters, sections,
+# figures, references, citations and chunks are the PDF's, read from its
+# .aux (the answers from its .ans, the bibliography from its .bbl), and the
+# figures are the woven book typeset again with preview.sty and that .aux,
+# one page a figure, made SVG by pdftocairo.  So the HTML depends on the
+# PDF, and `make html` brings a change of code or prose to both editions.
+# book/html/ is replaced whole only when the build succeeds.
 HTML_DIR  := book/html
 HTML_SRCS := book/htmlweave book/html.lua book/html.css
 
