@@ -1,8 +1,9 @@
 # tinygpt: one noweb source, tinygpt.nw, becomes a C trainer and a book.
 #
 #   make            tangle -> compile -> run -> weave -> typeset book/tinygpt.pdf
-#   make check      build and run the Check tests in tests/ (alias: make test),
-#                   after make check-book
+#   make check      build and run the Check tests in tests/, after
+#                   make check-book, make check-sizes and valgrind
+#   make test       the Check tests alone, plain and under ASan+UBSan
 #   make check-book test that the book's build fails on LaTeX's problems and
 #                   names their lines of tinygpt.nw, in a copy of this tree
 #   make check-sizes  build the book at other model sizes, each in a copy of
@@ -298,18 +299,24 @@ check-sizes:
 	$(call msg,CHECK,tests/book-checks.sh --sizes)
 	$(Q)tests/book-checks.sh --sizes
 
-# check-book and check-sizes first, so that Check's summary line is the last
-# line of output.
-check: check-book check-sizes $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
-	$(call msg,VALGRIND,$(B)/tinygpt --steps 3)
-	$(Q)rm -rf $(B)/vg && mkdir -p $(B)/vg
-	$(Q)$(VALGRIND) $(B)/tinygpt --quiet --steps 3 --json $(B)/vg.json --tex $(B)/vg
+# make test runs the Check suites alone, plain and sanitized, for the
+# edit-test loop; make check runs the book's checks and valgrind first, then
+# the same suites, so that Check's summary line is the last line of output.
+define check_suites
 	$(call msg,CHECK,$(B)/check_tinygpt)
 	$(Q)$(B)/check_tinygpt
 	$(call msg,CHECK,$(B)/san/check_tinygpt (ASan+UBSan))
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/san/check_tinygpt
+endef
 
-test: check
+check: check-book check-sizes $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
+	$(call msg,VALGRIND,$(B)/tinygpt --steps 3)
+	$(Q)rm -rf $(B)/vg && mkdir -p $(B)/vg
+	$(Q)$(VALGRIND) $(B)/tinygpt --quiet --steps 3 --json $(B)/vg.json --tex $(B)/vg
+	$(check_suites)
+
+test: $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tinygpt
+	$(check_suites)
 
 # ---------------------------------------------------------------- bench
 # make bench times a training step (forward, zero_grad, backward, AdamW) of
