@@ -86,14 +86,13 @@ code_line() {
 word_edit() { sed -i "${prose}s/[[:space:]]*\$/ indeed$1./" "$nw"; }
 line_edit() { sed -i "${prose}a\\
 A sentence added by the benchmark, number $1." "$nw"; }
-code_edit() { sed -i "${code}s|[[:space:]]*\$| /* edited by the benchmark ($1) */|" "$nw"; }
+code_edit() { sed -i "$(code_line)s|[[:space:]]*\$| /* edited by the benchmark ($1) */|" "$nw"; }
 clean() { make clean > /dev/null; }
 none() { :; }
 
 prose=$(prose_line)
 [ -n "$prose" ] || { echo "rebuild: found no line of prose in $nw" >&2; exit 1; }
-code=$(code_line)
-[ -n "$code" ] || { echo "rebuild: found no line of code in $nw" >&2; exit 1; }
+[ -n "$(code_line)" ] || { echo "rebuild: found no line of code in $nw" >&2; exit 1; }
 
 echo "The loop (seconds, wall clock; make in a copy of the working tree, book included;"
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)):"
