@@ -41,7 +41,8 @@ end
 local layout = {'noindent', 'medskip', 'smallskip', 'bigskip', 'par', 'hfill', 'centering', 'small',
   'Large', 'large', 'phantomsection', 'normalfont', 'relax', 'raggedright', 'let', 'def', 'setlength',
   'vspace', 'hspace', 'bookmarksetup', 'quad', 'Needspace', 'addcontentsline', 'nocite', 'maketitle',
-  'tableofcontents', 'cleardoublepage', 'pagenumbering', 'pdfbookmark', 'setcounter', 'nopagebreak', 'penalty'}
+  'tableofcontents', 'cleardoublepage', 'pagenumbering', 'pdfbookmark', 'setcounter', 'nopagebreak', 'penalty',
+  'tgkeepchunkstrue', 'tgkeepchunksfalse'}
 local function drop(el)
   if el.format ~= 'latex' then return nil end
   local cs = el.text:match('^\\(%a+)')
