@@ -214,8 +214,9 @@ $(B)/run.stamp: $(B)/tinygpt
 	$(call msg,RUN,$(B)/run.json)
 	$(Q)rm -rf $(B)/run.new && mkdir -p $(B)/run $(B)/run.new
 	$(Q)$(B)/tinygpt --quiet --gradcheck --json $(B)/run.json --tex $(B)/run.new
-	$(Q)cd $(B)/run.new && for f in *; do \
-	  cmp -s "$$f" "../run/$$f" || mv -f "$$f" "../run/$$f"; done
+	$(Q)cd $(B) && diff -rq run.new run | \
+	  sed -n 's|^Files run\.new/\(.*\) and run/.* differ$$|\1|p; s|^Only in run\.new: ||p' | \
+	  while IFS= read -r f; do mv -f "run.new/$$f" "run/$$f"; done
 	$(Q)rm -rf $(B)/run.new
 	$(Q)touch $@
 
@@ -241,18 +242,24 @@ $(B)/claims.txt: $(B)/tinygpt $(NW) $(B)/strict
 # typeset once per change (below), and the lines up to the end of the
 # format's dump (\csname endofdump\endcsname) go to build/preamble.tex,
 # rewritten only when they change.
-$(B)/tinygpt.tex $(B)/tinygpt.nwlines $(B)/preamble.tex &: $(NW) book/index-filter \
+$(B)/tinygpt.tex $(B)/tinygpt.nwlines &: $(NW) book/index-filter \
     book/line-filter book/figures | $(B)
 	$(call msg,WEAVE,$(B)/tinygpt.tex)
 	$(Q)noweave -delay -filter 'book/line-filter $(B)/tinygpt.nwlines.tmp' \
 	  -autodefs c -filter book/index-filter -index $(NW) > $(B)/tinygpt.tex.tmp
 	$(Q)book/figures $(B)/tinygpt.tex.tmp $(B)/fig > $(B)/tinygpt.tex.fig
-	$(Q)awk '{ print } /endofdump/ { exit }' $(B)/tinygpt.tex.fig | cpif $(B)/preamble.tex
-	$(Q)grep -q endofdump $(B)/preamble.tex || { \
-	  echo "$(NW): no \\csname endofdump\\endcsname in the preamble" >&2; exit 1; }
 	$(Q)mv -f $(B)/tinygpt.nwlines.tmp $(B)/tinygpt.nwlines
 	$(Q)rm -f $(B)/tinygpt.tex.tmp
 	$(Q)mv -f $(B)/tinygpt.tex.fig $(B)/tinygpt.tex
+
+# (As with the tangled files, a stamp stands for build/preamble.tex, which
+# cpif leaves as it was when its text is the same.)
+$(B)/preamble.stamp: $(B)/tinygpt.tex
+	$(Q)awk '{ print } /endofdump/ { exit }' $(B)/tinygpt.tex | cpif $(B)/preamble.tex
+	$(Q)grep -q endofdump $(B)/preamble.tex || { \
+	  echo "$(NW): no \\csname endofdump\\endcsname in the preamble" >&2; exit 1; }
+	$(Q)touch $@
+$(B)/preamble.tex: $(B)/preamble.stamp ;
 
 # ---------------------------------------------------------------- format
 # build/book.fmt: the book's class and style, loaded once and dumped by
@@ -271,10 +278,12 @@ $(B)/book.fmt: $(B)/preamble.tex book/tinygptbook.sty
 # when it, the format or the run's numbers change; the list of pictures is
 # known only once the book is woven, so a second make builds them (the
 # shell lists them: make's own $(wildcard) may remember the directory as it
-# was before the weave).
+# was before the weave).  pdflatex writes the PDF in build/fig/part/, and
+# it is moved into place whole: the first pass of a clean build, which
+# runs meanwhile, must see a picture whole or not at all.
 FIG_DATA = $(wildcard $(B)/run/*.dat) $(B)/run/macros.tex $(B)/run/values.tex
 $(B)/figs.stamp: $(B)/tinygpt.tex $(B)/run.stamp $(B)/book.fmt book/figure.tex
-	$(Q)figs=$$(cd $(B)/fig && ls | sed -n 's|^\([0-9]*\)\.tex$$|$(B)/fig/\1.pdf|p'); \
+	$(Q)figs=$$(cd $(B)/fig && ls | sed -n 's|^\([0-9]*\)\.tex$$|$(B)/fig/\1.pdf|p' | tr '\n' ' '); \
 	  if [ -n "$$figs" ]; then $(MAKE) --no-print-directory FIGS="$$figs" figures; fi
 	$(Q)touch $@
 
@@ -282,20 +291,25 @@ $(B)/figs.stamp: $(B)/tinygpt.tex $(B)/run.stamp $(B)/book.fmt book/figure.tex
 # says nothing of those already up to date.)
 .PHONY: figures
 figures: $(FIGS)
+	@:
 
 $(B)/fig/%.pdf: $(B)/fig/%.tex $(B)/book.fmt book/figure.tex $(FIG_DATA)
 	$(call msg,FIGURE,$@)
+	$(Q)mkdir -p $(B)/fig/part
 	$(Q)cd $(B) && TEXINPUTS=../book//: extra_mem_top=5000000 extra_mem_bot=5000000 \
 	  pdflatex -fmt=book -interaction=nonstopmode -halt-on-error \
-	  -output-directory=fig -jobname=$* figure.tex > fig/$*.out 2>&1 || { \
-	  grep -A 3 '^!' fig/$*.log >&2; rm -f fig/$*.pdf; \
-	  echo "LaTeX failed on picture $* ($(B)/fig/$*.tex, from $(B)/tinygpt.tex): see $(B)/fig/$*.log" >&2; \
+	  -output-directory=fig/part -jobname=$* figure.tex > fig/part/$*.out 2>&1 || { \
+	  grep -A 3 '^!' fig/part/$*.log >&2; rm -f fig/$*.pdf; \
+	  echo "LaTeX failed on picture $* ($(B)/fig/$*.tex, from $(B)/tinygpt.tex): see $(B)/fig/part/$*.log" >&2; \
 	  exit 1; }
+	$(Q)mv -f $(B)/fig/part/$*.pdf $@
 
 # ---------------------------------------------------------------- typeset
-# latexmk runs in build/, so the book \inputs the fragments as run/NAME and
-# finds book/*.sty through TEXINPUTS; bibtex, which latexmk runs when the
-# .aux asks for it, finds book/tinygpt.bib through BIBINPUTS.
+# book/typeset runs in build/, so the book \inputs the fragments as run/NAME
+# and finds book/*.sty through TEXINPUTS; it sets the book as many times
+# as its labels, contents and citations take to settle (one pass after a
+# prose edit that moves no page), and runs bibtex, which finds
+# book/tinygpt.bib through BIBINPUTS, when the citations change.
 # book/latex-log then reads the log and shows, each at its line of
 # tinygpt.nw (or of the fragment and its \input): errors (only the log's
 # error lines), a group left open at \end{document}, undefined references or
@@ -306,9 +320,8 @@ $(B)/fig/%.pdf: $(B)/fig/%.tex $(B)/book.fmt book/figure.tex $(FIG_DATA)
 # they and the maps need about 9M words of TeX's memory, beyond the 5M of
 # pdfTeX's default, so extra_mem_top and extra_mem_bot (read from the
 # environment, like max_print_line) add 5M words each.
-LATEXMK := TEXINPUTS=../book//: BIBINPUTS=../book//: max_print_line=10000 \
-  extra_mem_top=5000000 extra_mem_bot=5000000 \
-  latexmk -pdf -pdflatex='pdflatex -fmt=book %O %S' -interaction=nonstopmode -halt-on-error -quiet
+TYPESET := TEXINPUTS=../book//: BIBINPUTS=../book//: max_print_line=10000 \
+  extra_mem_top=5000000 extra_mem_bot=5000000 ../book/typeset
 STRICT ?=
 LATEX_LOG = book/latex-log $(if $(filter 1,$(STRICT)),-s) $(B)/tinygpt.log \
   $(B)/tinygpt.tex $(B)/tinygpt.nwlines $(NW)
@@ -324,12 +337,19 @@ endif
 $(B)/strict: | $(B)
 	$(Q)echo 'STRICT=$(strip $(STRICT))' > $@
 
+# On a clean build the first pass, which only gathers the labels, contents
+# and citations, runs while the pictures are typeset (it leaves a box where
+# each will be); the book's passes then start from its .aux.  A first pass
+# that fails leaves no .aux, and the book's own passes say why.
+$(B)/tinygpt.aux: | $(B)/tinygpt.tex $(B)/run.stamp $(B)/book.fmt
+	$(call msg,LATEX,$(B)/tinygpt.aux (a first pass))
+	$(Q)cd $(B) && $(TYPESET) -1 tinygpt || rm -f tinygpt.aux
+
 $(BOOK): $(B)/tinygpt.tex $(B)/tinygpt.nwlines $(B)/run.stamp $(B)/claims.txt $(B)/strict \
-    $(B)/book.fmt $(B)/figs.stamp \
-    $(BOOK_SRCS) book/latex-log
+    $(B)/book.fmt $(B)/figs.stamp $(BOOK_SRCS) book/latex-log book/typeset | $(B)/tinygpt.aux
 	$(call msg,LATEX,$@)
-	$(Q)(cd $(B) && $(LATEXMK) tinygpt.tex) > $(B)/latexmk.out 2>&1 || { \
-	  $(LATEX_LOG) && { tail -n 20 $(B)/latexmk.out; \
+	$(Q)(cd $(B) && $(TYPESET) tinygpt) || { \
+	  $(LATEX_LOG) && { tail -n 20 $(B)/tinygpt.passes; \
 	    echo "LaTeX failed: see $(B)/tinygpt.log"; }; exit 1; } >&2
 	$(Q)$(LATEX_LOG) >&2
 	$(Q)cp $(B)/tinygpt.pdf $@
