@@ -214,7 +214,7 @@ $(B)/run.stamp: $(B)/tinygpt
 	$(call msg,RUN,$(B)/run.json)
 	$(Q)rm -rf $(B)/run.new && mkdir -p $(B)/run $(B)/run.new
 	$(Q)$(B)/tinygpt --quiet --gradcheck --json $(B)/run.json --tex $(B)/run.new
-	$(Q)cd $(B) && diff -rq run.new run | \
+	$(Q)cd $(B) && { diff -rq run.new run || [ $$? = 1 ]; } | \
 	  sed -n 's|^Files run\.new/\(.*\) and run/.* differ$$|\1|p; s|^Only in run\.new: ||p' | \
 	  while IFS= read -r f; do mv -f "run.new/$$f" "run/$$f"; done
 	$(Q)rm -rf $(B)/run.new
