@@ -11,7 +11,8 @@
 #   4. make after a line of prose added (every later #line directive in the
 #      tangled C moves with it) (3 s);
 #   5. make after a comment added to a line of C (6 s);
-#   6. one pdflatex pass over the woven book (no target: what 1, 3-5 pay);
+#   6. one pdflatex pass over the woven book, in its format (no target:
+#      what 1, 3-5 pay);
 #   7. make test, the Check suites (60 s), and with BENCH_CHECK=1 make check
 #      (4 min), once each.
 # The machine's load average is printed first. The copy is removed
@@ -105,7 +106,7 @@ median3 "a word changed in the prose" 3 word_edit
 median3 "a line added to the prose" 3 line_edit
 median3 "a comment added to a C chunk" 6 code_edit
 pass() { (cd build && TEXINPUTS=../book//: max_print_line=10000 extra_mem_top=5000000 \
-  extra_mem_bot=5000000 pdflatex -interaction=nonstopmode tinygpt.tex > /dev/null 2>&1) || true; }
+  extra_mem_bot=5000000 pdflatex -fmt=book -interaction=nonstopmode tinygpt.tex > /dev/null 2>&1) || true; }
 t=()
 for i in 1 2 3; do
   start=$EPOCHREALTIME; pass; end=$EPOCHREALTIME
