@@ -444,11 +444,8 @@ check: check-book check-sizes $(B)/check_tinygpt $(B)/san/check_tinygpt $(B)/tin
 	$(Q)$(VALGRIND) $(B)/tinygpt --quiet --steps 3 --json $(B)/vg.json --tex $(B)/vg
 	$(check_suites)
 
-# make test alone compiles with -j2 (the objects of the two test binaries
-# side by side) unless make is given a -j of its own.
-ifeq ($(MAKECMDGOALS),test)
-  MAKEFLAGS += -j2
-endif
+# (make runs as many jobs as there are cores, see the top: the objects of
+# the two test binaries compile side by side.)
 test: $(B)/san/check_tinygpt $(B)/check_tinygpt $(B)/tinygpt
 	$(check_suites)
 
