@@ -84,9 +84,13 @@ DESTDIR ?=
 # `make deps` installs with --no-install-recommends.  The bibliography
 # needs bibtex (texlive-binaries), natbib.sty and plainnat.bst
 # (texlive-latex-base); texlive-latex-base depends on texlive-binaries and
-# texlive-base, which are named anyway since the book runs bibtex.
+# texlive-base, which are named anyway since the book runs bibtex.  The
+# format is dumped with mylatexformat and the pictures are set alone with
+# preview.sty: both come with texlive-latex-extra (preview through its
+# dependency preview-latex-style).  python3 runs book/figures (and the
+# HTML edition's scripts).
 DEB_PACKAGES := make gcc libc6-dev pkg-config check valgrind noweb pandoc \
-  latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra \
+  texlive-latex-base texlive-latex-recommended texlive-latex-extra \
   texlive-fonts-recommended texlive-pictures texlive-plain-generic \
   texlive-base texlive-binaries lmodern tex-gyre poppler-utils \
   python3 chromium
