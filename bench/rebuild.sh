@@ -78,7 +78,7 @@ prose_line() {
 code_line() {
   local n
   n=$(awk '/^<<.*>>=[ \t]*$/ { code = 1; next } /^@( |$)/ { code = 0 }
-           code && /^[ \t]*m->step\+\+;[ \t]*$/ { print NR; exit }' "$nw")
+           code && /^[ \t]*m->step\+\+;/ { print NR; exit }' "$nw")
   [ -n "$n" ] || n=$(awk '/^<<.*>>=[ \t]*$/ { code = 1; next } /^@( |$)/ { code = 0 }
            code && /;[ \t]*$/ { print NR; exit }' "$nw")
   echo "$n"
