@@ -251,7 +251,7 @@ $(B)/tinygpt.tex $(B)/tinygpt.nwlines &: $(NW) book/index-filter \
 	$(call msg,WEAVE,$(B)/tinygpt.tex)
 	$(Q)noweave -delay -filter 'book/line-filter $(B)/tinygpt.nwlines.tmp' \
 	  -autodefs c -filter book/index-filter -index $(NW) > $(B)/tinygpt.tex.tmp
-	$(Q)book/figures $(B)/tinygpt.tex.tmp $(B)/fig > $(B)/tinygpt.tex.fig
+	$(Q)book/figures $(B)/tinygpt.tex.tmp $(B)/fig $(B)/tinygpt.nwlines.tmp > $(B)/tinygpt.tex.fig
 	$(Q)mv -f $(B)/tinygpt.nwlines.tmp $(B)/tinygpt.nwlines
 	$(Q)rm -f $(B)/tinygpt.tex.tmp
 	$(Q)mv -f $(B)/tinygpt.tex.fig $(B)/tinygpt.tex
@@ -303,8 +303,10 @@ $(B)/fig/%.pdf: $(B)/fig/%.tex $(B)/book.fmt book/figure.tex $(FIG_DATA)
 	$(Q)cd $(B) && TEXINPUTS=../book//: extra_mem_top=5000000 extra_mem_bot=5000000 \
 	  pdflatex -fmt=book -interaction=nonstopmode -halt-on-error \
 	  -output-directory=fig/part -jobname=$* figure.tex > fig/part/$*.out 2>&1 || { \
-	  grep -A 3 '^!' fig/part/$*.log >&2; rm -f fig/$*.pdf; \
-	  echo "LaTeX failed on picture $* ($(B)/fig/$*.tex, from $(B)/tinygpt.tex): see $(B)/fig/part/$*.log" >&2; \
+	  awk -v nw="$$(cat fig/$*.line 2>/dev/null || echo 1)" '/^! / && !msg { msg = substr($$0, 3) } \
+	    msg && /^l\.[0-9]+ / { sub(/^l\./, ""); print "$(NW):" nw + $$1 - 1 ": " msg; exit }' \
+	    fig/part/$*.log >&2; rm -f fig/$*.pdf; \
+	  echo "LaTeX failed on picture $* (its source: $(B)/fig/$*.tex): see $(B)/fig/part/$*.log" >&2; \
 	  exit 1; }
 	$(Q)mv -f $(B)/fig/part/$*.pdf $@
 
