@@ -87,7 +87,8 @@ code_line() {
 word_edit() { sed -i "${prose}s/[[:space:]]*\$/ indeed$1./" "$nw"; }
 line_edit() { sed -i "${prose}a\\
 A sentence added by the benchmark, number $1." "$nw"; }
-code_edit() { sed -i "$(code_line)s|[[:space:]]*\$| /* edited by the benchmark ($1) */|" "$nw"; }
+code_edit() { # the comment replaces the one of the run before, so the line stays short
+  sed -i "$(code_line)s| */\* edited by the benchmark ([0-9]*) \*/||; $(code_line)s|[[:space:]]*\$| /* edited by the benchmark ($1) */|" "$nw"; }
 clean() { make clean > /dev/null; }
 none() { :; }
 
