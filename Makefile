@@ -358,6 +358,9 @@ $(BOOK): $(B)/tinygpt.tex $(B)/tinygpt.nwlines $(B)/run.stamp $(B)/claims.txt $(
 	  $(LATEX_LOG) && { tail -n 20 $(B)/tinygpt.passes; \
 	    echo "LaTeX failed: see $(B)/tinygpt.log"; }; exit 1; } >&2
 	$(Q)$(LATEX_LOG) >&2
+	$(Q)! grep -h 'picture [0-9]* not typeset yet' $(B)/tinygpt.log >&2 || { \
+	  echo "LaTeX: a picture of build/fig/ is missing (remove build/figs.stamp and make again)" >&2; \
+	  exit 1; }
 	$(Q)cp $(B)/tinygpt.pdf $@
 
 # ---------------------------------------------------------------- check
