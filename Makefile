@@ -105,7 +105,7 @@ else
   msg  = $(if $(findstring s,$(firstword -$(MAKEFLAGS))),@:,@printf '%-6s %s\n' '$(1)' '$(2)')
 endif
 
-.PHONY: all check check-book check-sizes test deps man install uninstall clean bench check-torch deps-torch \
+.PHONY: all check check-book check-sizes check-changes claims-sweep test deps man install uninstall clean bench check-torch deps-torch \
   html check-html deps-html
 all: $(BOOK) $(MAN_PAGE)
 
@@ -424,6 +424,23 @@ check-book:
 check-sizes:
 	$(call msg,CHECK,tests/book-checks.sh --sizes)
 	$(Q)tests/book-checks.sh --sizes
+
+# make check-changes applies each changes/NAME.patch (a change of the
+# model's structure, constants, data or sizes) in a copy of this tree,
+# builds the trainer and the book, and lists the claims the changed run
+# makes false; the changed books are kept in build/changes/ to be read
+# (tests/check-changes.sh; CHANGES="a b" picks some).
+check-changes:
+	$(call msg,CHECK,tests/check-changes.sh $(CHANGES))
+	$(Q)tests/check-changes.sh $(CHANGES)
+
+# make claims-sweep runs build/tinygpt --claims over a few hundred
+# configurations near the book's (seeds, learning rates, steps, weight
+# decay, betas, every sentence the vocabulary allows) and prints each
+# claim's rate of failure (tests/claims-sweep).
+claims-sweep: $(B)/tinygpt
+	$(call msg,SWEEP,tests/claims-sweep)
+	$(Q)tests/claims-sweep $(B)/tinygpt
 
 # make test runs the Check suites alone, plain and sanitized, for the
 # edit-test loop; make check runs the book's checks and valgrind first, then
