@@ -570,7 +570,7 @@ deps-html: deps
 # gives NAME (the option's long name, e.g. steps), each range "A to B" gives
 # NAME_min and NAME_max, and "up to N words" gives NAME_words.  MAN_SUBST
 # replaces every @NAME@ in the page; one left over is an error.
-MAN_VALUES := match($$0, /--[a-z-]+/) { o = substr($$0, RSTART + 2, RLENGTH - 2) } \
+MAN_VALUES := match($$0, /--[a-z0-9-]+/) { o = substr($$0, RSTART + 2, RLENGTH - 2) } \
   match($$0, /\(default [^)]*\)/) { v = substr($$0, RSTART + 9, RLENGTH - 10); \
     gsub(/"/, "", v); print o "\t" v } \
   match($$0, /[0-9]+ to [0-9]+/) { split(substr($$0, RSTART, RLENGTH), r, / to /); \
@@ -585,7 +585,7 @@ $(B)/tinygpt.1: man/tinygpt.1.md $(B)/tinygpt | $(B)
 	$(call msg,MAN,$@)
 	$(Q)$(B)/tinygpt --help | awk '$(MAN_VALUES)' > $@.values
 	$(Q)awk -F'\t' '$(MAN_SUBST)' $@.values $< > $@.md
-	$(Q)if grep -o '@[A-Za-z_-]*@' $@.md | sort -u | sed 's|^|$<: $(B)/tinygpt --help gives no value for |' | grep . >&2; \
+	$(Q)if grep -o '@[A-Za-z0-9_-]*@' $@.md | sort -u | sed 's|^|$<: $(B)/tinygpt --help gives no value for |' | grep . >&2; \
 	  then rm -f $@.md $@.values; exit 1; fi
 	$(Q)pandoc -s -f markdown-smart -t man $@.md -o $@.tmp
 	$(Q)rm -f $@.md $@.values

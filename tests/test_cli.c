@@ -286,6 +286,10 @@ static const BadCase bad_cases[] = {
     { { "--weight-decay", "-0.1" },     { "--weight-decay", "'-0.1'" } },
     { { "--weight-decay", "nan" },      { "--weight-decay", "'nan'" } },
     { { "--weight-decay", "+nan" },     { "--weight-decay", "'+nan'" } },
+    { { "--beta1", "1" },               { "--beta1", "'1'" } },
+    { { "--beta1", "-0.1" },            { "--beta1", "'-0.1'" } },
+    { { "--beta2", "1.5" },             { "--beta2", "'1.5'" } },
+    { { "--beta2=nan" },                { "--beta2", "'nan'" } },
     /* a value given to an option that takes none */
     { { "--quiet=1" },                  { "--quiet" } },
     { { "--gradcheck=yes" },            { "--gradcheck" } },
@@ -501,7 +505,8 @@ END_TEST
 START_TEST(help_lists_every_option)
 {
     static const char *const options[] = {
-        "--steps", "--lr", "--weight-decay", "--seed", "--text", "--json", "--tex",
+        "--steps", "--lr", "--weight-decay", "--beta1", "--beta2", "--seed", "--text",
+        "--json", "--tex",
         "--gradcheck", "--quiet", "--help", "--version",
         "-n", "-l", "-w", "-s", "-j", "-t", "-g", "-q", "-h", "-V"
     };
