@@ -878,6 +878,7 @@ Suite *report_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("failures");
     tcase_add_unchecked_fixture(tc, failures_setup, NULL);
+    tcase_set_timeout(tc, 30);   /* write_tex judges the claims: two gradient checks */
     tcase_add_test(tc, write_json_to_missing_directory_fails);
     tcase_add_test(tc, write_tex_to_missing_directory_fails);
     tcase_add_test(tc, write_json_onto_a_directory_fails_cleanly);
