@@ -51,20 +51,7 @@ fail() {
 }
 pass() { passes=$((passes + 1)); }
 
-# copy DIR: the working tree's files, as they are now, into DIR (outside a
-# git repository, as in bench/rebuild.sh's copy: every file but build/ and
-# the built book).
-copy() {
-  mkdir -p "$1"
-  if ! git -C "$src" rev-parse --git-dir > /dev/null 2>&1; then
-    tar -C "$src" --exclude=./build --exclude=./book/tinygpt.pdf --exclude=./book/html -cf - . |
-      tar -C "$1" -xf -
-    return
-  fi
-  git -C "$src" ls-files -z --cached --others --exclude-standard -- . ':!build/' |
-    (cd "$src" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
-    (cd "$src" && xargs -0 cp --parents -t "$1")
-}
+. tests/copy-tree.sh   # copy DIR
 
 # build DIR ARGS...: make in DIR, its output in $tmp/out; returns make's status.
 # BOOK_CHECKS_VERBOSE=1 shows all of make's output.

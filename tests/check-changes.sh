@@ -31,17 +31,7 @@ mkdir -p "$out"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tinygpt-changes.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-copy() {
-  mkdir -p "$1"
-  if ! git -C "$src" rev-parse --git-dir > /dev/null 2>&1; then
-    tar -C "$src" --exclude=./build --exclude=./book/tinygpt.pdf --exclude=./book/html -cf - . |
-      tar -C "$1" -xf -
-    return
-  fi
-  git -C "$src" ls-files -z --cached --others --exclude-standard -- . ':!build/' |
-    (cd "$src" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
-    (cd "$src" && xargs -0 cp --parents -t "$1")
-}
+. tests/copy-tree.sh   # copy DIR
 
 failures=0 total_false=0
 for name in "$@"; do
